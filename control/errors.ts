@@ -1,0 +1,105 @@
+/**
+ * @module errors
+ * Named errors of the control plane. Each carries a stable `code`; the HTTP boundary
+ * (control/http/status.ts) is the one place that maps a code to a status and a Kubernetes reason.
+ */
+
+/** One problem with one field of a submitted object, e.g. `spec.http[0].route[1].weight`. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export type WeftErrorCode =
+  | "ERR_INVALID"
+  | "ERR_NOT_FOUND"
+  | "ERR_CONFLICT"
+  | "ERR_ALREADY_EXISTS"
+  | "ERR_UNAUTHORIZED"
+  | "ERR_FORBIDDEN"
+  | "ERR_BAD_REQUEST"
+  | "ERR_TOO_LARGE"
+  | "ERR_UNSUPPORTED_MEDIA_TYPE"
+  | "ERR_METHOD_NOT_ALLOWED"
+  | "ERR_GONE";
+
+/** Base class: a failure caused by the caller's input or credentials, never a bug. */
+export class WeftError extends Error {
+  readonly code: WeftErrorCode;
+  readonly causes: FieldError[];
+  constructor(code: WeftErrorCode, message: string, causes: FieldError[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.causes = causes;
+  }
+}
+
+/** The object breaks a validation rule; `causes` names every field at fault. */
+export class ResourceInvalid extends WeftError {
+  constructor(message: string, causes: FieldError[]) {
+    super("ERR_INVALID", message, causes);
+  }
+}
+
+export class ResourceNotFound extends WeftError {
+  constructor(message: string) {
+    super("ERR_NOT_FOUND", message);
+  }
+}
+
+/** A write carried a stale `metadata.resourceVersion`, or lost a race with another write. */
+export class ResourceConflict extends WeftError {
+  constructor(message: string) {
+    super("ERR_CONFLICT", message);
+  }
+}
+
+export class ResourceAlreadyExists extends WeftError {
+  constructor(message: string) {
+    super("ERR_ALREADY_EXISTS", message);
+  }
+}
+
+export class Unauthorized extends WeftError {
+  constructor(message = "a valid bearer token is required") {
+    super("ERR_UNAUTHORIZED", message);
+  }
+}
+
+export class Forbidden extends WeftError {
+  constructor(message: string) {
+    super("ERR_FORBIDDEN", message);
+  }
+}
+
+export class BadRequest extends WeftError {
+  constructor(message: string, causes: FieldError[] = []) {
+    super("ERR_BAD_REQUEST", message, causes);
+  }
+}
+
+export class BodyTooLarge extends WeftError {
+  constructor(limit: number) {
+    super("ERR_TOO_LARGE", `request body is larger than the limit of ${limit} bytes`);
+  }
+}
+
+export class UnsupportedMediaType extends WeftError {
+  constructor(message: string) {
+    super("ERR_UNSUPPORTED_MEDIA_TYPE", message);
+  }
+}
+
+export class MethodNotAllowed extends WeftError {
+  constructor(message: string) {
+    super("ERR_METHOD_NOT_ALLOWED", message);
+  }
+}
+
+/** A watch asked to resume from a revision the change log no longer holds. */
+export class RevisionGone extends WeftError {
+  constructor(message: string) {
+    super("ERR_GONE", message);
+  }
+}

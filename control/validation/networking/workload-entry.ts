@@ -1,0 +1,3 @@
+// PLACEHOLDER: replaced by the real validator.
+import type { SpecValidator } from "../types.js";
+export const validateWorkloadEntry: SpecValidator = () => [];
