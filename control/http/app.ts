@@ -1,0 +1,61 @@
+/**
+ * @module http/app
+ * The control plane's HTTP app (Hono): health, authentication, the body limit, error mapping, and
+ * the route groups (discovery, resources, bulk apply, tokens, admission webhook).
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { BodyTooLarge, ResourceNotFound, WeftError } from "../errors.js";
+import { authenticate } from "./auth.js";
+import type { ControlPlaneEnv } from "./context.js";
+import { internalErrorStatus, statusFor } from "./status.js";
+import { discoveryRoutes } from "./routes/discovery.js";
+import { resourceRoutes } from "./routes/resources.js";
+import { applyRoutes } from "./routes/apply.js";
+import { tokenRoutes } from "./routes/tokens.js";
+import { webhookRoutes } from "./routes/webhook.js";
+
+/** Request bodies larger than this are refused with 413. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export function createControlPlaneApp(): Hono<ControlPlaneEnv> {
+  const app = new Hono<ControlPlaneEnv>();
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  app.use("*", async (c, next) => {
+    const role = await authenticate(c.req.header("authorization"), c.env.deps.db, c.env.deps.adminToken);
+    c.set("role", role);
+    await next();
+  });
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new BodyTooLarge(MAX_BODY_BYTES);
+      },
+    }),
+  );
+
+  app.route("/", discoveryRoutes());
+  app.route("/", applyRoutes());
+  app.route("/", tokenRoutes());
+  app.route("/", webhookRoutes());
+  app.route("/", resourceRoutes());
+
+  app.notFound((c) => {
+    const { http, body } = statusFor(new ResourceNotFound("the server could not find the requested resource"));
+    return c.json(body, http as 404);
+  });
+  app.onError((err, c) => {
+    if (err instanceof WeftError) {
+      const { http, body } = statusFor(err);
+      return c.json(body, http as 400);
+    }
+    console.error("unhandled error", err);
+    const { http, body } = internalErrorStatus();
+    return c.json(body, http as 500);
+  });
+  return app;
+}

@@ -1,0 +1,45 @@
+/**
+ * @module http/routes/webhook
+ * `POST /webhooks/validate`: a ValidatingAdmissionWebhook. Takes an admission.k8s.io/v1
+ * AdmissionReview and answers with the same verdict and messages the resource API would give.
+ */
+import { Hono } from "hono";
+import { BadRequest } from "../../errors.js";
+import { isRecord, parseDocuments } from "../../resources/parse-documents.js";
+import { validateResource } from "../../validation/validate-resource.js";
+import { requireRole } from "../auth.js";
+import { bodyFormat } from "../read-body.js";
+import type { ControlPlaneEnv } from "../context.js";
+
+export function webhookRoutes(): Hono<ControlPlaneEnv> {
+  const app = new Hono<ControlPlaneEnv>();
+  app.post("/webhooks/validate", async (c) => {
+    requireRole(c.get("role"), "viewer", "call the admission webhook");
+    const [review] = parseDocuments(await c.req.text(), bodyFormat(c.req.header("content-type"), "document"));
+    if (!isRecord(review) || review.kind !== "AdmissionReview" || !isRecord(review.request)) {
+      throw new BadRequest("expected an admission.k8s.io/v1 AdmissionReview with a request");
+    }
+    const request = review.request;
+    if (typeof request.uid !== "string") throw new BadRequest("AdmissionReview request.uid is required");
+    const response: Record<string, unknown> = { uid: request.uid, allowed: true };
+    if (request.operation !== "DELETE" && request.operation !== "CONNECT") {
+      const namespace = typeof request.namespace === "string" ? request.namespace : undefined;
+      const result = validateResource(request.object, namespace ? { defaultNamespace: namespace } : {});
+      if (!result.ok) {
+        const name = (request.object as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? request.name ?? "";
+        const kind = (request.object as { kind?: string } | undefined)?.kind ?? "object";
+        const message = `${kind} "${String(name)}" is invalid: ` + result.errors.map((e) => `${e.field}: ${e.message}`).join(", ");
+        response.allowed = false;
+        response.status = {
+          status: "Failure",
+          reason: "Invalid",
+          code: 422,
+          message,
+          details: { causes: result.errors.map((e) => ({ reason: "FieldValueInvalid", field: e.field, message: e.message })) },
+        };
+      }
+    }
+    return c.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
+  });
+  return app;
+}

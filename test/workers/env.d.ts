@@ -1,0 +1,13 @@
+// Bindings the Worker tests see: the Worker's own, plus the migrations the config passes in.
+import type { D1Migration } from "cloudflare:test";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      DB: D1Database;
+      WEFT_ADMIN_TOKEN: string;
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+}
+export {};
