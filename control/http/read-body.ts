@@ -1,10 +1,10 @@
 /**
  * @module http/read-body
- * Decides how to read a request body from its Content-Type (JSON or YAML), refusing other media
- * types with a named error.
+ * Reads a request body: decides its format from the Content-Type (JSON or YAML), refusing other
+ * media types with a named error, and decodes it as UTF-8 text.
  */
 import { UnsupportedMediaType } from "../errors.js";
-import type { BodyFormat } from "../resources/parse-documents.js";
+import { parseDocuments, type BodyFormat } from "../resources/parse-documents.js";
 
 const YAML_TYPES = new Set(["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/apply-patch+yaml"]);
 const JSON_TYPES = new Set(["application/json", ""]);
@@ -21,4 +21,13 @@ export function bodyFormat(contentType: string | undefined, accepted: "document"
   if (JSON_TYPES.has(type)) return "json";
   if (YAML_TYPES.has(type)) return "yaml";
   throw new UnsupportedMediaType(`Content-Type "${type}" is not supported: send application/json or application/yaml`);
+}
+
+/**
+ * The documents in a request's body. Decoded from bytes as UTF-8, since workerd's Request.text()
+ * warns on media types such as application/yaml.
+ */
+export async function readDocuments(request: Request, accepted: "document" | "merge-patch"): Promise<unknown[]> {
+  const format = bodyFormat(request.headers.get("content-type") ?? undefined, accepted);
+  return parseDocuments(new TextDecoder().decode(await request.arrayBuffer()), format);
 }

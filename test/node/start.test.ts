@@ -16,7 +16,7 @@ describe("local control plane", () => {
     expect((await fetch(`${cp.url}/healthz`)).status).toBe(200);
     const res = await fetch(`${cp.url}/apis/networking.istio.io/v1/virtualservices`);
     expect(res.status).toBe(401);
-    expect((await res.json()).reason).toBe("Unauthorized");
+    expect(((await res.json()) as { reason: string }).reason).toBe("Unauthorized");
   });
 
   it("has the migrated schema: a write and a read go through D1", async () => {
@@ -24,8 +24,8 @@ describe("local control plane", () => {
     const yaml = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: ratings}\nspec: {host: ratings}\n";
     const applied = await fetch(`${cp.url}/v1/apply`, { method: "POST", headers, body: yaml });
     expect(applied.status).toBe(200);
-    expect((await applied.json()).items[0].action).toBe("created");
+    expect(((await applied.json()) as { items: { action: string }[] }).items[0]!.action).toBe("created");
     const list = await fetch(`${cp.url}/apis/networking.istio.io/v1/namespaces/default/destinationrules`, { headers });
-    expect((await list.json()).items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(["ratings"]);
+    expect(((await list.json()) as { items: { metadata: { name: string } }[] }).items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(["ratings"]);
   });
 });

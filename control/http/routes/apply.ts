@@ -5,10 +5,9 @@
  */
 import { Hono } from "hono";
 import { BadRequest } from "../../errors.js";
-import { parseDocuments } from "../../resources/parse-documents.js";
 import { applyResources } from "../../resources/resource-service.js";
 import { requireRole } from "../auth.js";
-import { bodyFormat } from "../read-body.js";
+import { readDocuments } from "../read-body.js";
 import type { ControlPlaneEnv } from "../context.js";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -22,7 +21,7 @@ export function applyRoutes(): Hono<ControlPlaneEnv> {
     requireRole(c.get("role"), dryRun ? "viewer" : "admin", "apply objects");
     const namespace = c.req.query("namespace") ?? "default";
     if (!DNS1123_LABEL.test(namespace)) throw new BadRequest(`namespace "${namespace}" is not a valid namespace name`);
-    const docs = parseDocuments(await c.req.text(), bodyFormat(c.req.header("content-type"), "document"));
+    const docs = await readDocuments(c.req.raw, "document");
     const { revision, items } = await applyResources(c.env.deps, docs, { defaultNamespace: namespace, dryRun });
     return c.json({
       apiVersion: "weft.dev/v1",

@@ -7,13 +7,12 @@
 import { Hono, type Context } from "hono";
 import { BadRequest, ResourceNotFound } from "../../errors.js";
 import { kindByPlural, type KindInfo } from "../../resources/kinds.js";
-import { parseDocuments } from "../../resources/parse-documents.js";
 import { parseLabelSelector } from "../../resources/label-selector.js";
 import { toApiObject } from "../../resources/api-object.js";
 import { createResource, deleteResource, patchResource, replaceResource, validateForRoute } from "../../resources/resource-service.js";
 import { getResource, listResources } from "../../store/resource-store.js";
 import { requireRole } from "../auth.js";
-import { bodyFormat } from "../read-body.js";
+import { readDocuments } from "../read-body.js";
 import type { ControlPlaneEnv } from "../context.js";
 import { watchResponse } from "./watch.js";
 
@@ -31,8 +30,7 @@ export function resolveKind(c: Ctx): { kind: KindInfo; version: string } {
 }
 
 async function readSingleDocument(c: Ctx, accepted: "document" | "merge-patch"): Promise<unknown> {
-  const format = bodyFormat(c.req.header("content-type"), accepted);
-  const docs = parseDocuments(await c.req.text(), format);
+  const docs = await readDocuments(c.req.raw, accepted);
   if (docs.length !== 1) throw new BadRequest(`expected exactly one object in the body, got ${docs.length}; use POST /v1/apply for several`);
   return docs[0];
 }

@@ -10,8 +10,7 @@ import { ResourceAlreadyExists, ResourceInvalid, ResourceNotFound } from "../../
 import { zodIssuesToFieldErrors } from "../../validation/primitives.js";
 import { apiTokensTable } from "../../store/schema.js";
 import { newApiToken, requireRole, sha256Hex } from "../auth.js";
-import { bodyFormat } from "../read-body.js";
-import { parseDocuments } from "../../resources/parse-documents.js";
+import { readDocuments } from "../read-body.js";
 import type { ControlPlaneEnv } from "../context.js";
 
 const TokenRequest = z.strictObject({
@@ -27,7 +26,7 @@ export function tokenRoutes(): Hono<ControlPlaneEnv> {
   });
 
   app.post("/v1/tokens", async (c) => {
-    const [doc] = parseDocuments(await c.req.text(), bodyFormat(c.req.header("content-type"), "document"));
+    const [doc] = await readDocuments(c.req.raw, "document");
     const parsed = TokenRequest.safeParse(doc, { reportInput: true });
     if (!parsed.success) {
       const causes = zodIssuesToFieldErrors(parsed.error.issues, []);

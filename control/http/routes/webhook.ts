@@ -5,17 +5,17 @@
  */
 import { Hono } from "hono";
 import { BadRequest } from "../../errors.js";
-import { isRecord, parseDocuments } from "../../resources/parse-documents.js";
+import { isRecord } from "../../resources/parse-documents.js";
 import { validateResource } from "../../validation/validate-resource.js";
 import { requireRole } from "../auth.js";
-import { bodyFormat } from "../read-body.js";
+import { readDocuments } from "../read-body.js";
 import type { ControlPlaneEnv } from "../context.js";
 
 export function webhookRoutes(): Hono<ControlPlaneEnv> {
   const app = new Hono<ControlPlaneEnv>();
   app.post("/webhooks/validate", async (c) => {
     requireRole(c.get("role"), "viewer", "call the admission webhook");
-    const [review] = parseDocuments(await c.req.text(), bodyFormat(c.req.header("content-type"), "document"));
+    const [review] = await readDocuments(c.req.raw, "document");
     if (!isRecord(review) || review.kind !== "AdmissionReview" || !isRecord(review.request)) {
       throw new BadRequest("expected an admission.k8s.io/v1 AdmissionReview with a request");
     }
