@@ -2,6 +2,7 @@
 // and the real migrations applied by test/workers/apply-migrations.ts.
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { loadCorpus } from "./test/corpus.js";
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 process.env.WRANGLER_SEND_METRICS = "false";
@@ -17,6 +18,8 @@ export default defineConfig(async () => {
           cf: false,
           bindings: {
             TEST_MIGRATIONS: migrations,
+            // Every YAML document of ../shared/istio-corpus, for the corpus tests.
+            ISTIO_CORPUS: loadCorpus() as never,
             // A fresh random admin token for every run; tests read it from env.
             WEFT_ADMIN_TOKEN: `test-${crypto.randomUUID()}`,
             WEFT_WATCH_POLL_MS: "50",

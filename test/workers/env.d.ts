@@ -7,6 +7,7 @@ declare global {
       DB: D1Database;
       WEFT_ADMIN_TOKEN: string;
       TEST_MIGRATIONS: D1Migration[];
+      ISTIO_CORPUS: import("../corpus.js").CorpusDocument[];
     }
   }
 }
