@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../../cli/main.js";
+import { CORPUS_DIR } from "../../corpus.js";
 
 export interface CliRun {
   code: number;
@@ -19,7 +20,8 @@ export interface CliRunOptions {
   now?: Date;
 }
 
-export const CORPUS = "/work/shared/istio-corpus/samples/samples";
+/** Istio's own samples folder inside the corpus (shared/ beside the checkout). */
+export const CORPUS = join(CORPUS_DIR, "samples", "samples");
 export const BOOKINFO_NETWORKING = join(CORPUS, "bookinfo", "networking");
 
 export function tempDir(prefix = "weft-cli-"): string {
