@@ -15,6 +15,8 @@ export interface Env {
   WEFT_ADMIN_TOKEN?: string;
   /** How long the change log keeps entries for watches to resume from (hours; default 24). */
   WEFT_CHANGE_LOG_HOURS?: string;
+  /** Change-log entries always kept, however old, so a recent watcher can resume (default 1000). */
+  WEFT_CHANGE_LOG_KEEP?: string;
   /** How often a watch polls the change log (milliseconds; default 250). */
   WEFT_WATCH_POLL_MS?: string;
 }
@@ -37,9 +39,6 @@ function positiveNumber(text: string | undefined, fallback: number): number {
   return text && Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
-/** Change-log entries always kept, however old, so a recent watcher can resume. */
-const CHANGE_LOG_KEEP = 1000;
-
 export default {
   fetch(request, env, ctx) {
     return app.fetch(request, { deps: depsFrom(env, ctx) }, ctx);
@@ -47,7 +46,7 @@ export default {
   async scheduled(_controller, env) {
     const hours = positiveNumber(env.WEFT_CHANGE_LOG_HOURS, 24);
     const before = new Date(Date.now() - hours * 3_600_000).toISOString();
-    const dropped = await compactChanges(drizzle(env.DB), before, CHANGE_LOG_KEEP);
+    const dropped = await compactChanges(drizzle(env.DB), before, positiveNumber(env.WEFT_CHANGE_LOG_KEEP, 1000));
     console.log(`change log compacted: ${dropped} entries older than ${before} dropped`);
   },
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,8 @@
 // Watch: newline-delimited events after a resourceVersion, so a client that reconnects with the last
 // revision it saw misses nothing, even for changes made while it was away.
+import { createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import worker from "../../workers/control-plane.js";
 import { apply, call, json, readEvents } from "./helpers.js";
 
 const LIST = "/apis/networking.istio.io/v1/namespaces/default/destinationrules";
@@ -53,5 +55,18 @@ describe("watch", () => {
     const bad = await call("GET", `${LIST}?watch=true&resourceVersion=abc`);
     expect(bad.status).toBe(400);
     expect((await json(bad)).message).toContain("resourceVersion");
+  });
+
+  it("after the cron compacts the change log, a too-old resourceVersion gets 410 Expired", async () => {
+    for (const name of ["a", "b", "c", "d"]) await apply(dr(name));
+    await new Promise((r) => setTimeout(r, 5));
+    // Keep only the newest entry, and drop anything older than a millisecond.
+    await worker.scheduled!(createScheduledController(), { ...env, WEFT_CHANGE_LOG_HOURS: "0.0000003", WEFT_CHANGE_LOG_KEEP: "1" });
+    const gone = await call("GET", `${LIST}?watch=true&resourceVersion=1`);
+    expect(gone.status).toBe(410);
+    expect(await json(gone)).toMatchObject({ kind: "Status", reason: "Expired", code: 410 });
+    // Resuming from the revision just before the oldest kept entry still works.
+    const events = await readEvents(await call("GET", `${LIST}?watch=true&resourceVersion=3&timeoutSeconds=1`), 1);
+    expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(["ADDED d"]);
   });
 });
