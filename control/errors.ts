@@ -21,7 +21,12 @@ export type WeftErrorCode =
   | "ERR_TOO_LARGE"
   | "ERR_UNSUPPORTED_MEDIA_TYPE"
   | "ERR_METHOD_NOT_ALLOWED"
-  | "ERR_GONE";
+  | "ERR_GONE"
+  | "ERR_CSR_INVALID"
+  | "ERR_IDENTITY_MISMATCH"
+  | "ERR_TTL_TOO_LONG"
+  | "ERR_CA_NOT_READY"
+  | "ERR_CREDENTIAL_INVALID";
 
 /** Base class: a failure caused by the caller's input or credentials, never a bug. */
 export class WeftError extends Error {
@@ -101,5 +106,40 @@ export class MethodNotAllowed extends WeftError {
 export class RevisionGone extends WeftError {
   constructor(message: string) {
     super("ERR_GONE", message);
+  }
+}
+
+/** A CSR that does not parse, has a bad signature, or uses an unsupported key (400). */
+export class CsrInvalid extends WeftError {
+  constructor(message: string) {
+    super("ERR_CSR_INVALID", message);
+  }
+}
+
+/** A CSR asking for an identity other than the caller's own (403). */
+export class IdentityMismatch extends WeftError {
+  constructor(message: string) {
+    super("ERR_IDENTITY_MISMATCH", message);
+  }
+}
+
+/** A requested certificate lifetime above the configured maximum (400). */
+export class TtlTooLong extends WeftError {
+  constructor(message: string) {
+    super("ERR_TTL_TOO_LONG", message);
+  }
+}
+
+/** The CA has no usable signing key or certificate yet (503). */
+export class CaNotReady extends WeftError {
+  constructor(message: string) {
+    super("ERR_CA_NOT_READY", message);
+  }
+}
+
+/** A credential (service-account JWT, join token) that is forged, expired, for another audience or from an unknown issuer (401). */
+export class CredentialInvalid extends WeftError {
+  constructor(message: string) {
+    super("ERR_CREDENTIAL_INVALID", message);
   }
 }

@@ -18,6 +18,11 @@ const STATUS_BY_CODE: Record<WeftErrorCode, { http: number; reason: string }> = 
   ERR_UNSUPPORTED_MEDIA_TYPE: { http: 415, reason: "UnsupportedMediaType" },
   ERR_METHOD_NOT_ALLOWED: { http: 405, reason: "MethodNotAllowed" },
   ERR_GONE: { http: 410, reason: "Expired" },
+  ERR_CSR_INVALID: { http: 400, reason: "BadRequest" },
+  ERR_IDENTITY_MISMATCH: { http: 403, reason: "Forbidden" },
+  ERR_TTL_TOO_LONG: { http: 400, reason: "BadRequest" },
+  ERR_CA_NOT_READY: { http: 503, reason: "ServiceUnavailable" },
+  ERR_CREDENTIAL_INVALID: { http: 401, reason: "Unauthorized" },
 };
 
 export interface KubeStatus {
