@@ -50,3 +50,44 @@ export function loadCorpus(): CorpusDocument[] {
   }
   return out;
 }
+
+/** One corpus object of a given kind, as the validator tests use it. */
+export interface CorpusObject {
+  /** `<file relative to samples/> <metadata.name>`, e.g. `bookinfo/networking/virtual-service-all-v1.yaml productpage`. */
+  label: string;
+  /** Path inside the corpus (starting with `samples/`), as in {@link CorpusDocument}. */
+  file: string;
+  index: number;
+  /** `metadata.name`, or "" when there is none. */
+  name: string;
+  /** `metadata.namespace`, or "default". */
+  namespace: string;
+  spec: unknown;
+  /** Istio's expected error for an invalid document. */
+  err: string | undefined;
+}
+
+let corpusCache: CorpusDocument[] | undefined;
+
+/**
+ * Every corpus document whose `kind` is `kind` and, when `group` is given, whose `apiVersion` is in that
+ * API group (e.g. "networking.istio.io", to leave out a Gateway API Gateway). The corpus is parsed once per module.
+ */
+export function corpusObjects(kind: string, group?: string): CorpusObject[] {
+  corpusCache ??= loadCorpus();
+  return corpusCache.flatMap(({ file, index, value, err }) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
+    const o = value as { apiVersion?: unknown; kind?: unknown; spec?: unknown; metadata?: { name?: string; namespace?: string } };
+    if (o.kind !== kind) return [];
+    if (group !== undefined && !String(o.apiVersion).startsWith(`${group}/`)) return [];
+    return [{
+      label: `${relative("samples", file)} ${o.metadata?.name}`,
+      file,
+      index,
+      name: o.metadata?.name ?? "",
+      namespace: o.metadata?.namespace ?? "default",
+      spec: o.spec,
+      err,
+    }];
+  });
+}

@@ -2,13 +2,11 @@
  * @module test/node/validation/authorization-policy
  * AuthorizationPolicy validation: every rule on its own, then Istio's own corpus documents.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import type { FieldError } from "../../../control/errors.js";
 import { validateAuthorizationPolicy } from "../../../control/validation/security/authorization-policy.js";
+import { corpusObjects } from "../../corpus.js";
 
 const ctx = { namespace: "default", name: "ap" };
 const validate = (spec: unknown) => validateAuthorizationPolicy(spec, ctx);
@@ -227,37 +225,6 @@ describe("AuthorizationPolicy: rules", () => {
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-const CORPUS = process.env.ISTIO_CORPUS ?? "/work/shared/istio-corpus";
-
-interface CorpusDoc {
-  label: string;
-  spec: unknown;
-  namespace: string;
-  err: string | undefined;
-}
-
-function corpusDocs(kind: string): CorpusDoc[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? walk(p) : /\.ya?ml$/.test(p) ? [p] : [];
-    });
-  const out: CorpusDoc[] = [];
-  for (const file of walk(join(CORPUS, "samples"))) {
-    for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
-      const obj = doc.toJS() as Record<string, any> | null;
-      if (obj?.kind !== kind) continue;
-      out.push({
-        label: `${file.slice(CORPUS.length + 9)} ${obj.metadata?.name}`,
-        spec: obj.spec,
-        namespace: obj.metadata?.namespace ?? "default",
-        err: typeof obj._err === "string" ? obj._err : undefined,
-      });
-    }
-  }
-  return out;
-}
-
 /** `_err` is a message fragment; Kubernetes OpenAPI wording is `<path> in body <rule>` or `<path>: <rule>`. */
 function expectMatchesErr(errors: FieldError[], err: string): void {
   const inBody = /^(\S+) in body (.+)$/.exec(err);
@@ -274,7 +241,7 @@ function expectMatchesErr(errors: FieldError[], err: string): void {
 }
 
 describe("AuthorizationPolicy: Istio corpus", () => {
-  const docs = corpusDocs("AuthorizationPolicy");
+  const docs = corpusObjects("AuthorizationPolicy");
 
   it("finds the corpus documents", () => {
     expect(docs.length).toBe(8);

@@ -1,12 +1,10 @@
 // DestinationRule validation: each rule on its own (exact field path, message naming the rule),
 // robustness against arbitrary input, then every DestinationRule in Istio's corpus.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isMap, parseAllDocuments } from "yaml";
 import type { FieldError } from "../../../control/errors.js";
 import { validateDestinationRule } from "../../../control/validation/networking/destination-rule.js";
+import { corpusObjects } from "../../corpus.js";
 
 const validate = (spec: unknown, namespace = "default") => validateDestinationRule(spec, { namespace, name: "dr" });
 
@@ -324,27 +322,6 @@ describe("DestinationRule: client TLS", () => {
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-const CORPUS = join(import.meta.dirname, "..", "..", "..", "..", "shared", "istio-corpus");
-
-interface Doc { file: string; name: string; spec: unknown; namespace: string; err?: string }
-
-function corpusDocs(kind: string): Doc[] {
-  const files = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : /\.ya?ml$/.test(f) ? [join(dir, f)] : []));
-  return files(join(CORPUS, "samples")).sort().flatMap((path) =>
-    parseAllDocuments(readFileSync(path, "utf8")).flatMap((doc) => {
-      if (!isMap(doc.contents)) return [];
-      const err = doc.has("_err") ? String(doc.get("_err")) : undefined;
-      doc.delete("_err");
-      const o = doc.toJS() as { kind?: string; spec?: unknown; metadata?: { name?: string; namespace?: string } };
-      if (o.kind !== kind) return [];
-      const entry: Doc = { file: relative(CORPUS, path), name: o.metadata?.name ?? "", spec: o.spec, namespace: o.metadata?.namespace ?? "default" };
-      if (err !== undefined) entry.err = err;
-      return [entry];
-    }),
-  );
-}
-
 /** What each `_err` document must yield: Istio's field and (a substring of) its message. */
 const EXPECTED: Record<string, { field: string; message: string }> = {
   "spec.trafficPolicy.loadBalancer.warmup.minimumPercent: Invalid value": { field: `${P}.loadBalancer.warmup.minimumPercent`, message: "Invalid value" },
@@ -353,7 +330,7 @@ const EXPECTED: Record<string, { field: string; message: string }> = {
 };
 
 describe("DestinationRule: Istio corpus", () => {
-  const docs = corpusDocs("DestinationRule");
+  const docs = corpusObjects("DestinationRule");
 
   it("finds the corpus documents", () => {
     expect(docs.length).toBe(35);

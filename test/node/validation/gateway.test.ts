@@ -1,11 +1,9 @@
 // Gateway validation: every rule on its own, then Istio's own corpus documents.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import type { FieldError } from "../../../control/errors.js";
 import { validateGateway } from "../../../control/validation/networking/gateway.js";
+import { corpusObjects } from "../../corpus.js";
 
 const ctx = { namespace: "default", name: "gw" };
 const validate = (spec: unknown) => validateGateway(spec, ctx);
@@ -213,40 +211,9 @@ describe("Gateway: TLS", () => {
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-const CORPUS = process.env.ISTIO_CORPUS ?? "/work/shared/istio-corpus";
-
-interface CorpusDoc {
-  label: string;
-  spec: unknown;
-  namespace: string;
-  err: string | undefined;
-}
-
-/** Istio Gateways only: the corpus also holds a Gateway API (gateway.networking.k8s.io) Gateway. */
-function corpusDocs(kind: string): CorpusDoc[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? walk(p) : /\.ya?ml$/.test(p) ? [p] : [];
-    });
-  const out: CorpusDoc[] = [];
-  for (const file of walk(join(CORPUS, "samples")).sort()) {
-    for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
-      const obj = doc.toJS() as Record<string, any> | null;
-      if (obj?.kind !== kind || !String(obj.apiVersion).startsWith("networking.istio.io/")) continue;
-      out.push({
-        label: `${file.slice(CORPUS.length + 9)} ${obj.metadata?.name}`,
-        spec: obj.spec,
-        namespace: obj.metadata?.namespace ?? "default",
-        err: typeof obj._err === "string" ? obj._err : undefined,
-      });
-    }
-  }
-  return out;
-}
-
 describe("Gateway: Istio corpus", () => {
-  const docs = corpusDocs("Gateway");
+  // Istio Gateways only: the corpus also holds a Gateway API (gateway.networking.k8s.io) Gateway.
+  const docs = corpusObjects("Gateway", "networking.istio.io");
 
   it("finds the corpus documents", () => {
     expect(docs.length).toBe(13);

@@ -2,13 +2,11 @@
  * @module test/node/validation/request-authentication
  * RequestAuthentication validation: every rule on its own, then Istio's own corpus documents.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import type { FieldError } from "../../../control/errors.js";
 import { validateRequestAuthentication } from "../../../control/validation/security/request-authentication.js";
+import { corpusObjects } from "../../corpus.js";
 
 const ctx = { namespace: "default", name: "ra" };
 const validate = (spec: unknown) => validateRequestAuthentication(spec, ctx);
@@ -161,37 +159,6 @@ describe("RequestAuthentication: rules", () => {
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-const CORPUS = process.env.ISTIO_CORPUS ?? "/work/shared/istio-corpus";
-
-interface CorpusDoc {
-  label: string;
-  spec: unknown;
-  namespace: string;
-  err: string | undefined;
-}
-
-function corpusDocs(kind: string): CorpusDoc[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? walk(p) : /\.ya?ml$/.test(p) ? [p] : [];
-    });
-  const out: CorpusDoc[] = [];
-  for (const file of walk(join(CORPUS, "samples"))) {
-    for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
-      const obj = doc.toJS() as Record<string, any> | null;
-      if (obj?.kind !== kind) continue;
-      out.push({
-        label: `${file.slice(CORPUS.length + 9)} ${obj.metadata?.name}`,
-        spec: obj.spec,
-        namespace: obj.metadata?.namespace ?? "default",
-        err: typeof obj._err === "string" ? obj._err : undefined,
-      });
-    }
-  }
-  return out;
-}
-
 /** `_err` is a message fragment; Kubernetes OpenAPI wording is `<path> in body <rule>` or `<path>: <rule>`. */
 function expectMatchesErr(errors: FieldError[], err: string): void {
   const inBody = /^(\S+) in body (.+)$/.exec(err);
@@ -208,7 +175,7 @@ function expectMatchesErr(errors: FieldError[], err: string): void {
 }
 
 describe("RequestAuthentication: Istio corpus", () => {
-  const docs = corpusDocs("RequestAuthentication");
+  const docs = corpusObjects("RequestAuthentication");
 
   it("finds the corpus documents", () => {
     expect(docs.length).toBe(23);

@@ -1,12 +1,11 @@
 // ServiceEntry validation: each rule on its own (exact field path, message naming the rule),
 // robustness against arbitrary input, then every ServiceEntry in Istio's corpus.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isMap, parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "yaml";
 import type { FieldError } from "../../../control/errors.js";
 import { validateServiceEntry } from "../../../control/validation/networking/service-entry.js";
+import { corpusObjects } from "../../corpus.js";
 
 const validate = (spec: unknown, namespace = "default") => validateServiceEntry(spec, { namespace, name: "se" });
 
@@ -224,27 +223,6 @@ describe("ServiceEntry: exportTo", () => {
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-const CORPUS = join(import.meta.dirname, "..", "..", "..", "..", "shared", "istio-corpus");
-
-interface Doc { file: string; name: string; spec: unknown; namespace: string; err?: string }
-
-function corpusDocs(kind: string): Doc[] {
-  const files = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : /\.ya?ml$/.test(f) ? [join(dir, f)] : []));
-  return files(join(CORPUS, "samples")).sort().flatMap((path) =>
-    parseAllDocuments(readFileSync(path, "utf8")).flatMap((doc) => {
-      if (!isMap(doc.contents)) return [];
-      const err = doc.has("_err") ? String(doc.get("_err")) : undefined;
-      doc.delete("_err");
-      const o = doc.toJS() as { kind?: string; spec?: unknown; metadata?: { name?: string; namespace?: string } };
-      if (o.kind !== kind) return [];
-      const entry: Doc = { file: relative(CORPUS, path), name: o.metadata?.name ?? "", spec: o.spec, namespace: o.metadata?.namespace ?? "default" };
-      if (err !== undefined) entry.err = err;
-      return [entry];
-    }),
-  );
-}
-
 /** What each `_err` document must yield: the field and (a substring of) the message. */
 const EXPECTED: Record<string, { field: string; message: string }> = {
   "spec: Required value": { field: "spec", message: "Required value" },
@@ -276,7 +254,7 @@ const REFUSED_WITHOUT_ERR: Record<string, { field: string; message: string }> = 
 };
 
 describe("ServiceEntry: Istio corpus", () => {
-  const docs = corpusDocs("ServiceEntry");
+  const docs = corpusObjects("ServiceEntry");
 
   it("finds the corpus documents", () => {
     expect(docs.length).toBe(59);

@@ -1,12 +1,10 @@
 // Sidecar validation: each rule on its own (exact field path, message naming the rule),
 // robustness against arbitrary input, then every Sidecar in Istio's corpus.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isMap, parseAllDocuments } from "yaml";
 import type { FieldError } from "../../../control/errors.js";
 import { validateSidecar } from "../../../control/validation/networking/sidecar.js";
+import { corpusObjects } from "../../corpus.js";
 
 const validate = (spec: unknown) => validateSidecar(spec, { namespace: "default", name: "sidecar" });
 
@@ -217,29 +215,8 @@ describe("Sidecar: outbound traffic policy", () => {
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-const CORPUS = join(import.meta.dirname, "..", "..", "..", "..", "shared", "istio-corpus");
-
-interface Doc { file: string; name: string; spec: unknown; err?: string }
-
-function corpusDocs(kind: string): Doc[] {
-  const files = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : /\.ya?ml$/.test(f) ? [join(dir, f)] : []));
-  return files(join(CORPUS, "samples")).sort().flatMap((path) =>
-    parseAllDocuments(readFileSync(path, "utf8")).flatMap((doc) => {
-      if (!isMap(doc.contents)) return [];
-      const err = doc.has("_err") ? String(doc.get("_err")) : undefined;
-      doc.delete("_err");
-      const o = doc.toJS() as { kind?: string; spec?: unknown; metadata?: { name?: string } };
-      if (o.kind !== kind) return [];
-      const entry: Doc = { file: relative(CORPUS, path), name: o.metadata?.name ?? "", spec: o.spec };
-      if (err !== undefined) entry.err = err;
-      return [entry];
-    }),
-  );
-}
-
 describe("Sidecar: Istio corpus", () => {
-  const docs = corpusDocs("Sidecar");
+  const docs = corpusObjects("Sidecar");
 
   it("finds the corpus documents, none of them marked invalid", () => {
     expect(docs.length).toBe(6);

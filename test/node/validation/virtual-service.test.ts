@@ -1,11 +1,9 @@
 // VirtualService validation: every rule on its own, then Istio's own corpus documents.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import type { FieldError } from "../../../control/errors.js";
 import { validateVirtualService } from "../../../control/validation/networking/virtual-service.js";
+import { corpusObjects } from "../../corpus.js";
 
 const ctx = { namespace: "default", name: "vs" };
 const validate = (spec: unknown) => validateVirtualService(spec, ctx);
@@ -468,37 +466,6 @@ describe("VirtualService: TLS and TCP routes", () => {
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-const CORPUS = process.env.ISTIO_CORPUS ?? "/work/shared/istio-corpus";
-
-interface CorpusDoc {
-  label: string;
-  spec: unknown;
-  namespace: string;
-  err: string | undefined;
-}
-
-function corpusDocs(kind: string): CorpusDoc[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? walk(p) : /\.ya?ml$/.test(p) ? [p] : [];
-    });
-  const out: CorpusDoc[] = [];
-  for (const file of walk(join(CORPUS, "samples")).sort()) {
-    for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
-      const obj = doc.toJS() as Record<string, any> | null;
-      if (obj?.kind !== kind || !String(obj.apiVersion).startsWith("networking.istio.io/")) continue;
-      out.push({
-        label: `${file.slice(CORPUS.length + 9)} ${obj.metadata?.name}`,
-        spec: obj.spec,
-        namespace: obj.metadata?.namespace ?? "default",
-        err: typeof obj._err === "string" ? obj._err : undefined,
-      });
-    }
-  }
-  return out;
-}
-
 /**
  * Corpus documents that Istio's own webhook refuses too: they are inputs for `istioctl analyze`
  * tests, never applied through the webhook.
@@ -515,7 +482,7 @@ const REFUSED_BY_ISTIO: Record<string, Array<[string, string]>> = {
 };
 
 describe("VirtualService: Istio corpus", () => {
-  const docs = corpusDocs("VirtualService");
+  const docs = corpusObjects("VirtualService", "networking.istio.io");
   const valid = docs.filter((d) => !d.err && !(d.label in REFUSED_BY_ISTIO));
 
   it("finds the corpus documents", () => {

@@ -1,12 +1,10 @@
 // WorkloadGroup validation: each rule on its own (exact field path, message naming the rule),
 // robustness against arbitrary input, then every WorkloadGroup in Istio's corpus.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isMap, parseAllDocuments } from "yaml";
 import type { FieldError } from "../../../control/errors.js";
 import { validateWorkloadGroup } from "../../../control/validation/networking/workload-group.js";
+import { corpusObjects } from "../../corpus.js";
 
 const validate = (spec: unknown) => validateWorkloadGroup(spec, { namespace: "default", name: "wg" });
 
@@ -132,27 +130,6 @@ describe("WorkloadGroup: probe", () => {
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-const CORPUS = join(import.meta.dirname, "..", "..", "..", "..", "shared", "istio-corpus");
-
-interface Doc { file: string; name: string; spec: unknown; err?: string }
-
-function corpusDocs(kind: string): Doc[] {
-  const files = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : /\.ya?ml$/.test(f) ? [join(dir, f)] : []));
-  return files(join(CORPUS, "samples")).sort().flatMap((path) =>
-    parseAllDocuments(readFileSync(path, "utf8")).flatMap((doc) => {
-      if (!isMap(doc.contents)) return [];
-      const err = doc.has("_err") ? String(doc.get("_err")) : undefined;
-      doc.delete("_err");
-      const o = doc.toJS() as { kind?: string; spec?: unknown; metadata?: { name?: string } };
-      if (o.kind !== kind) return [];
-      const entry: Doc = { file: relative(CORPUS, path), name: o.metadata?.name ?? "", spec: o.spec };
-      if (err !== undefined) entry.err = err;
-      return [entry];
-    }),
-  );
-}
-
 /** What each `_err` document must yield: the field and (a substring of) the message. */
 const EXPECTED: Record<string, { field: string; message: string }> = {
   "spec: Required value": { field: "spec", message: "Required value" },
@@ -162,7 +139,7 @@ const EXPECTED: Record<string, { field: string; message: string }> = {
 };
 
 describe("WorkloadGroup: Istio corpus", () => {
-  const docs = corpusDocs("WorkloadGroup");
+  const docs = corpusObjects("WorkloadGroup");
 
   it("finds the corpus documents", () => {
     expect(docs.length).toBe(8);
