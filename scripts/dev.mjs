@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `npm start`: runs the control plane locally in workerd (wrangler dev) with a local D1 database.
-// On first start it writes a random admin token to .dev.vars (git-ignored), applies every migration,
-// then serves on http://127.0.0.1:8787 (override with --port N; --persist-to DIR moves the state).
+// On first start it writes to .dev.vars (git-ignored) a random admin token, a CA private key (ECDSA
+// P-256, PKCS#8; the Worker self-signs its root from it on first use) and a join-token secret,
+// applies every migration, then serves on http://127.0.0.1:8787 (override with --port N;
+// --persist-to DIR moves the state).
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,14 +24,29 @@ const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEN
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 const varsFile = values["env-file"] ?? join(root, ".dev.vars");
 
-function ensureAdminToken() {
-  const existing = existsSync(varsFile) ? readFileSync(varsFile, "utf8") : "";
-  const found = existing.match(/^WEFT_ADMIN_TOKEN=(.+)$/m);
-  if (found) return { token: found[1].trim(), created: false };
-  const token = "weft_" + randomBytes(32).toString("base64url");
-  writeFileSync(varsFile, `${existing}${existing && !existing.endsWith("\n") ? "\n" : ""}WEFT_ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
-  chmodSync(varsFile, 0o600);
-  return { token, created: true };
+/** Secrets the local control plane needs, each made once and kept in .dev.vars. */
+const SECRETS = {
+  WEFT_ADMIN_TOKEN: () => "weft_" + randomBytes(32).toString("base64url"),
+  WEFT_CA_KEY: () => {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    return JSON.stringify(privateKey.export({ type: "pkcs8", format: "pem" })); // one line, \n escaped
+  },
+  WEFT_JOIN_TOKEN_SECRET: () => randomBytes(32).toString("base64"),
+};
+
+function ensureSecrets() {
+  let text = existsSync(varsFile) ? readFileSync(varsFile, "utf8") : "";
+  const created = [];
+  for (const [name, make] of Object.entries(SECRETS)) {
+    if (new RegExp(`^${name}=`, "m").test(text)) continue;
+    text += `${text && !text.endsWith("\n") ? "\n" : ""}${name}=${make()}\n`;
+    created.push(name);
+  }
+  if (created.length > 0) {
+    writeFileSync(varsFile, text, { mode: 0o600 });
+    chmodSync(varsFile, 0o600);
+  }
+  return { created };
 }
 
 function run(args) {
@@ -40,7 +57,7 @@ function run(args) {
   });
 }
 
-const { created } = ensureAdminToken();
+const { created } = ensureSecrets();
 const persist = values["persist-to"] ? ["--persist-to", values["persist-to"]] : [];
 console.log("weft: applying D1 migrations to the local database");
 await run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
@@ -48,7 +65,7 @@ await run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
 const url = `http://${values.ip}:${values.port}`;
 console.log(`
 weft: control plane starting on ${url}
-weft: ${created ? "created" : "using"} the admin token in ${varsFile} (WEFT_ADMIN_TOKEN)
+weft: ${created.length > 0 ? `created ${created.join(", ")} in` : "using the secrets in"} ${varsFile}; the admin token is WEFT_ADMIN_TOKEN
       the CLI reads it from there: npx weft get virtualservices -A
       with curl: curl -H "Authorization: Bearer $(sed -n 's/^WEFT_ADMIN_TOKEN=//p' .dev.vars)" ${url}/apis
 `);

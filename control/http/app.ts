@@ -1,7 +1,7 @@
 /**
  * @module http/app
  * The control plane's HTTP app (Hono): health, authentication, the body limit, error mapping, and
- * the route groups (discovery, resources, bulk apply, tokens, admission webhook).
+ * the route groups (discovery, resources, bulk apply, tokens, admission webhook, certificate authority).
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -14,6 +14,8 @@ import { resourceRoutes } from "./routes/resources.js";
 import { applyRoutes } from "./routes/apply.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { webhookRoutes } from "./routes/webhook.js";
+import { caRoutes, publicCaRoutes } from "./routes/ca.js";
+import { certificateRoutes } from "./routes/certificates.js";
 
 /** Request bodies larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -22,12 +24,6 @@ export function createControlPlaneApp(): Hono<ControlPlaneEnv> {
   const app = new Hono<ControlPlaneEnv>();
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-
-  app.use("*", async (c, next) => {
-    const role = await authenticate(c.req.header("authorization"), c.env.deps.db, c.env.deps.adminToken);
-    c.set("role", role);
-    await next();
-  });
   app.use(
     "*",
     bodyLimit({
@@ -38,10 +34,21 @@ export function createControlPlaneApp(): Hono<ControlPlaneEnv> {
     }),
   );
 
+  // Public CA material, and issuance, which authenticates workload credentials itself.
+  app.route("/", publicCaRoutes());
+  app.route("/", certificateRoutes());
+
+  app.use("*", async (c, next) => {
+    const role = await authenticate(c.req.header("authorization"), c.env.deps.db, c.env.deps.adminToken);
+    c.set("role", role);
+    await next();
+  });
+
   app.route("/", discoveryRoutes());
   app.route("/", applyRoutes());
   app.route("/", tokenRoutes());
   app.route("/", webhookRoutes());
+  app.route("/", caRoutes());
   app.route("/", resourceRoutes());
 
   app.notFound((c) => {

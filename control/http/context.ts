@@ -5,6 +5,8 @@
  */
 import type { Role } from "./auth.js";
 import type { ResourceServiceDeps } from "../resources/resource-service.js";
+import type { CaConfig } from "../ca/certificate-authority.js";
+import type { Caller } from "../ca/authenticate/identity.js";
 
 export interface ControlPlaneDeps extends ResourceServiceDeps {
   /** The admin bearer token (a Worker secret); undefined disables admin access. */
@@ -13,6 +15,12 @@ export interface ControlPlaneDeps extends ResourceServiceDeps {
   watch: { pollIntervalMs: number; bookmarkIntervalMs: number };
   /** Keeps a promise alive after the response is returned (Workers' ctx.waitUntil). */
   waitUntil: (promise: Promise<unknown>) => void;
+  /** The certificate authority's settings. */
+  ca: CaConfig;
+  /** Verifies a workload credential (service-account JWT or join token) into a caller. */
+  authenticateWorkload: (token: string) => Promise<Caller>;
+  /** Signs a join token for one namespace and service account; undefined when no join-token secret is set. */
+  createJoinToken: ((request: { namespace: string; serviceAccount: string; ttlSeconds: number }) => Promise<string>) | undefined;
 }
 
 export interface ControlPlaneEnv {

@@ -70,3 +70,51 @@ export const apiTokensTable = sqliteTable("api_tokens", {
   tokenHash: text("token_hash").notNull().unique(),
   createdAt: text("created_at").notNull(),
 });
+
+/** Trust anchors served at /v1/ca/roots; a retired root stays listed here with `retiredAt` set. */
+export const caRootsTable = sqliteTable("ca_roots", {
+  fingerprint: text("fingerprint").primaryKey(),
+  certificatePem: text("certificate_pem").notNull(),
+  subject: text("subject").notNull(),
+  notAfter: text("not_after").notNull(),
+  addedAt: text("added_at").notNull(),
+  retiredAt: text("retired_at"),
+});
+
+/**
+ * The issuing CA: its certificate and the chain above it (intermediates, then the root), all public.
+ * One row (id 1). Its private key is never here: it comes from the WEFT_CA_KEY secret.
+ */
+export const caIssuerTable = sqliteTable("ca_issuer", {
+  id: integer("id").primaryKey(),
+  certificatePem: text("certificate_pem").notNull(),
+  /** JSON array of PEM certificates above the issuer, ending with the root (empty for a self-signed root). */
+  chainPem: text("chain_pem", { mode: "json" }).$type<string[]>().notNull(),
+  fingerprint: text("fingerprint").notNull(),
+  createdAt: text("created_at").notNull(),
+});
+
+/** The audit log: every certificate issued. */
+export const issuedCertificatesTable = sqliteTable(
+  "issued_certificates",
+  {
+    serial: text("serial").primaryKey(),
+    spiffeId: text("spiffe_id").notNull(),
+    namespace: text("namespace").notNull(),
+    serviceAccount: text("service_account").notNull(),
+    notBefore: text("not_before").notNull(),
+    notAfter: text("not_after").notNull(),
+    /** Who asked: `system:serviceaccount:ns:sa`, `join-token:<jti>` or `admin`. */
+    requester: text("requester").notNull(),
+    issuerFingerprint: text("issuer_fingerprint").notNull(),
+    issuedAt: text("issued_at").notNull(),
+  },
+  (t) => [index("issued_identity").on(t.namespace, t.serviceAccount)],
+);
+
+/** Revoked serials: served in the CRL and (later) in every proxy's config. */
+export const revokedCertificatesTable = sqliteTable("revoked_certificates", {
+  serial: text("serial").primaryKey(),
+  revokedAt: text("revoked_at").notNull(),
+  reason: text("reason"),
+});

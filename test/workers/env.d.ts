@@ -8,6 +8,10 @@ declare global {
       WEFT_ADMIN_TOKEN: string;
       TEST_MIGRATIONS: D1Migration[];
       ISTIO_CORPUS: import("../corpus.js").CorpusDocument[];
+      WEFT_CA_KEY: string;
+      WEFT_JOIN_TOKEN_SECRET: string;
+      WEFT_TRUSTED_ISSUERS: string;
+      TEST_ISSUER_PRIVATE_JWK: string;
     }
   }
 }
