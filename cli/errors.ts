@@ -5,7 +5,16 @@
  * print its causes the way they need to.
  */
 
-export type CliErrorCode = "ERR_USAGE" | "ERR_INPUT" | "ERR_UNKNOWN_KIND" | "ERR_NO_TOKEN" | "ERR_UNREACHABLE" | "ERR_SERVER";
+export type CliErrorCode =
+  | "ERR_USAGE"
+  | "ERR_INPUT"
+  | "ERR_FILE_EXISTS"
+  | "ERR_UNKNOWN_KIND"
+  | "ERR_NO_TOKEN"
+  | "ERR_UNREACHABLE"
+  | "ERR_SERVER"
+  | "ERR_NO_MATCH"
+  | "ERR_AMBIGUOUS";
 
 /** Base class: a failure caused by the user's input, setup or the server's answer, never a bug. */
 export class CliError extends Error {
@@ -42,6 +51,33 @@ export class UsageError extends CliError {
 export class InputError extends CliError {
   constructor(message: string) {
     super("ERR_INPUT", message);
+  }
+}
+
+/** A file the CLI would write already exists; it is never overwritten. */
+export class OutputFileExists extends CliError {
+  constructor(path: string, hint: string) {
+    super("ERR_FILE_EXISTS", `${path} already exists; refusing to overwrite it. ${hint}`);
+  }
+}
+
+/** A short reference (a fingerprint prefix) matched nothing the server listed. */
+export class NoMatch extends CliError {
+  constructor(message: string) {
+    super("ERR_NO_MATCH", message);
+  }
+}
+
+/** A short reference (a fingerprint prefix) matched more than one thing; `candidates` are listed. */
+export class AmbiguousReference extends CliError {
+  readonly candidates: readonly string[];
+  constructor(message: string, candidates: readonly string[]) {
+    super("ERR_AMBIGUOUS", message);
+    this.candidates = candidates;
+  }
+
+  override lines(): string[] {
+    return [`error: ${this.message}`, ...this.candidates.map((c) => `  ${c}`)];
   }
 }
 

@@ -24,6 +24,7 @@ const REASONS: Record<number, string> = {
   413: "RequestEntityTooLarge",
   415: "UnsupportedMediaType",
   422: "Invalid",
+  503: "ServiceUnavailable",
 };
 
 export class ControlPlaneClient {
@@ -37,11 +38,21 @@ export class ControlPlaneClient {
 
   /** Sends one request; resolves with the parsed JSON body of a 2xx answer. */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
+    const text = await this.#send(method, path, options, "application/json");
+    return text === "" ? undefined : (JSON.parse(text) as unknown);
+  }
+
+  /** Sends one request for a text answer (a PEM bundle, a CRL); resolves with the body of a 2xx answer. */
+  async requestText(method: string, path: string, options: RequestOptions = {}): Promise<string> {
+    return this.#send(method, path, options, "application/x-pem-file, text/plain, application/json");
+  }
+
+  async #send(method: string, path: string, options: RequestOptions, accept: string): Promise<string> {
     const target = new URL(this.url + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) target.searchParams.set(key, value);
     }
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: "application/json" };
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept };
     if (options.contentType !== undefined) headers["content-type"] = options.contentType;
     let response: Response;
     try {
@@ -52,7 +63,7 @@ export class ControlPlaneClient {
     }
     const text = await response.text();
     if (!response.ok) throw new ServerError(toStatus(response.status, text));
-    return text === "" ? undefined : (JSON.parse(text) as unknown);
+    return text;
   }
 }
 

@@ -63,7 +63,8 @@ async function dispatch(argv: string[], io: CliIo, out: (line: string) => void, 
 /** The overview, or the page of the longest command prefix of `topic` (`get vs` → get's page). */
 function helpPage(topic: readonly string[]): string[] | undefined {
   if (topic.length === 0) return overview(COMMANDS);
-  for (let n = Math.min(topic.length, 2); n >= 1; n--) {
+  const deepest = Math.max(...COMMANDS.map((c) => c.path.length));
+  for (let n = Math.min(topic.length, deepest); n >= 1; n--) {
     const page = topicHelp(COMMANDS, topic.slice(0, n));
     if (page) return page;
   }

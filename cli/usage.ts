@@ -47,7 +47,9 @@ export function topicHelp(commands: readonly Command[], topic: readonly string[]
   }
   const flags = exact.flagHelp.length > 0 ? ["", "Flags:", ...indent(exact.flagHelp)] : [];
   const notes = exact.notes ? ["", ...exact.notes] : [];
-  return [exact.summary + ".", "", "Usage:", `  weft ${commandLine(exact)}`, ...flags, ...notes, "", "Global flags:", ...indent(GLOBAL_FLAG_HELP)];
+  const deeper = matching.filter((c) => c.path.length === exact.path.length + 1);
+  const subcommands = deeper.length > 0 ? ["", "Subcommands:", ...deeper.flatMap((c) => [`  weft ${commandLine(c)}`, `      ${c.summary}`])] : [];
+  return [exact.summary + ".", "", "Usage:", `  weft ${commandLine(exact)}`, ...flags, ...notes, ...subcommands, "", "Global flags:", ...indent(GLOBAL_FLAG_HELP)];
 }
 
 function commandLine(command: Command): string {

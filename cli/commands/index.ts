@@ -5,6 +5,13 @@
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 import { applyCommand } from "./apply.js";
+import { caCertsCommand } from "./ca-certs.js";
+import { caImportCommand } from "./ca-import.js";
+import { caInitCommand } from "./ca-init.js";
+import { caRevokeCommand } from "./ca-revoke.js";
+import { caRootsAddCommand } from "./ca-roots-add.js";
+import { caRootsRetireCommand } from "./ca-roots-retire.js";
+import { caRootsCommand } from "./ca-roots.js";
 import { deleteCommand } from "./delete.js";
 import { getCommand } from "./get.js";
 import { tokenCreateCommand } from "./token-create.js";
@@ -21,19 +28,29 @@ export const COMMANDS: readonly Command[] = [
   tokenCreateCommand,
   tokenListCommand,
   tokenRevokeCommand,
+  caInitCommand,
+  caImportCommand,
+  caRootsCommand,
+  caRootsAddCommand,
+  caRootsRetireCommand,
+  caCertsCommand,
+  caRevokeCommand,
   versionCommand,
 ];
 
-/** The command whose words begin `words`; a `UsageError` naming the problem otherwise. */
+/**
+ * The command whose words begin `words` (the longest such: `ca roots add` before `ca roots`); a
+ * `UsageError` naming the problem otherwise.
+ */
 export function findCommand(words: readonly string[]): Command {
   const [first, second] = words;
   const family = COMMANDS.filter((c) => c.path[0] === first);
   if (family.length === 0) throw new UsageError(`unknown command "${first}" for "weft"`);
-  const exact = family.find((c) => c.path.length === 1);
-  if (exact) return exact;
-  const sub = family.find((c) => c.path[1] === second);
-  if (sub) return sub;
-  const choices = family.map((c) => c.path[1]).join(", ");
+  const matching = family.filter((c) => c.path.every((word, i) => words[i] === word));
+  const longest = matching.sort((a, b) => b.path.length - a.path.length)[0];
+  if (longest) return longest;
+  const choices = [...new Set(family.map((c) => c.path[1]))].join(", ");
   const problem = second === undefined ? `"${first}" needs a subcommand` : `unknown command "${second}" for "weft ${first}"`;
   throw new UsageError(`${problem}: one of ${choices}`, first);
 }
+
