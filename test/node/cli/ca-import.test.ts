@@ -1,21 +1,18 @@
 // `weft ca import` end to end, the way a developer plugs a CA into the local control plane: run from
 // the directory of the .dev.vars `npm start` uses, the command writes WEFT_CA_KEY there and asks for
 // a restart; after the restart the same command imports the CA, certificates chain to the new root
-// (openssl verifies one), and the old root can be retired. The shared harness cannot restart a control
-// plane on the same state, so this file starts `npm start`'s script itself, with its own .dev.vars.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { randomBytes, X509Certificate } from "node:crypto";
+// (openssl verifies one), and the old root can be retired. The control plane is restarted on the same
+// state and .dev.vars, as a developer restarts `npm start`.
+import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startControlPlane, type RunningControlPlane } from "../support/control-plane.js";
 import { runCli, tempDir } from "./run-cli.js";
 
-const ROOT = join(import.meta.dirname, "..", "..", "..");
 const dir = tempDir("weft-ca-plugin-");
 const devVars = join(dir, ".dev.vars");
-const state = join(dir, "state");
-const adminToken = "weft_" + randomBytes(24).toString("base64url");
 
 function openssl(...args: string[]): string {
   return execFileSync("openssl", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -25,61 +22,17 @@ function fingerprint(pem: string): string {
   return new X509Certificate(pem).fingerprint256.replace(/:/g, "").toLowerCase();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-/** `npm start`'s script on `port`, with `dir`/.dev.vars as its env file and `dir`/state as its D1. */
-async function startLocal(port: number): Promise<() => Promise<void>> {
-  let output = "";
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, "scripts", "dev.mjs"), "--port", String(port), "--persist-to", state, "--env-file", devVars], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    try {
-      process.kill(-child.pid!, "SIGTERM");
-    } catch {
-      /* already gone */
-    }
-    await exited;
-  };
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline && child.exitCode === null) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return stop;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  await stop();
-  throw new Error(`local control plane did not become healthy on port ${port}:\n${output}`);
-}
-
+let cp: RunningControlPlane;
 let url: string;
-let stop: (() => Promise<void>) | undefined;
+let adminToken: string;
 
 beforeAll(async () => {
-  writeFileSync(devVars, `WEFT_ADMIN_TOKEN=${adminToken}\n`, { mode: 0o600 });
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  stop = await startLocal(port);
+  cp = await startControlPlane({ envFile: devVars });
+  url = cp.url;
+  adminToken = cp.adminToken;
 });
 afterAll(async () => {
-  await stop?.();
+  await cp?.stop();
   rmSync(dir, { recursive: true, force: true }); // it holds CA keys
 });
 
@@ -116,8 +69,7 @@ describe("weft ca import into a local control plane", () => {
     expect(written).toMatch(/^# previous WEFT_CA_KEY, replaced by weft ca import at \S+: "-----BEGIN PRIVATE KEY-----\\n/m); // the generated key is kept
 
     // Restart on the same state: now the same command imports.
-    await stop!();
-    stop = await startLocal(Number(new URL(url).port));
+    await cp.restart();
     const second = await weft(importArgs);
     expect(second.stderr).toBe("");
     expect(second.code).toBe(0);
