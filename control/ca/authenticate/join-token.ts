@@ -9,6 +9,7 @@ import { BadRequest, CredentialInvalid, Unauthorized, type FieldError } from "..
 import { isDns1123Label, type Authenticator, type Caller } from "./identity.js";
 import { CLOCK_TOLERANCE_SECONDS, rethrowAsCredentialInvalid } from "./jose-failure.js";
 import { MAX_TOKEN_LENGTH, peekJwtClaims } from "./jwt-peek.js";
+import { parseSpiffeId, spiffeId } from "../signing/spiffe-id.js";
 
 /** The `iss` of every join token; no trusted Kubernetes issuer may use it. */
 export const JOIN_TOKEN_ISSUER = "weft";
@@ -22,7 +23,6 @@ export const MIN_JOIN_TOKEN_SECRET_BYTES = 32;
 const ALGORITHM = "HS256";
 const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 const JTI = /^[A-Za-z0-9._~-]{1,128}$/;
-const SPIFFE_WORKLOAD = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/;
 
 export interface CreateJoinTokenOptions {
   /** HS256 secret shared with the authenticator, at least 32 bytes. */
@@ -42,11 +42,6 @@ export interface JoinTokenAuthenticatorOptions {
   secret: Uint8Array;
   trustDomain: string;
   now: () => Date;
-}
-
-// The authentication layer stays independent of signing/spiffe-id.ts; the CA checks the CSR's SPIFFE ID there.
-function workloadSpiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
-  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
 /**
@@ -69,7 +64,7 @@ export async function createJoinToken(options: CreateJoinTokenOptions): Promise<
     .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
     .setIssuer(JOIN_TOKEN_ISSUER)
     .setAudience(JOIN_TOKEN_AUDIENCE)
-    .setSubject(workloadSpiffeId(trustDomain, namespace, serviceAccount))
+    .setSubject(spiffeId(trustDomain, namespace, serviceAccount))
     .setIssuedAt(issuedAt)
     .setNotBefore(issuedAt)
     .setExpirationTime(issuedAt + ttlSeconds)
@@ -118,13 +113,13 @@ export function isJoinToken(token: string): boolean {
 
 function joinTokenCaller(claims: JWTPayload, trustDomain: string): Caller {
   const { ns, sa, sub, jti, nbf, exp } = claims;
-  const match = typeof sub === "string" ? SPIFFE_WORKLOAD.exec(sub) : null;
-  if (!match) throw new CredentialInvalid(`malformed join token: sub ${JSON.stringify(sub)} is not spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/NAME`);
-  if (match[1] !== trustDomain) {
-    throw new CredentialInvalid(`wrong trust domain: the join token is for ${JSON.stringify(match[1])}, this control plane serves ${JSON.stringify(trustDomain)}`);
+  const id = typeof sub === "string" ? parseSpiffeId(sub) : undefined;
+  if (!id) throw new CredentialInvalid(`malformed join token: sub ${JSON.stringify(sub)} is not spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/NAME`);
+  if (id.trustDomain !== trustDomain) {
+    throw new CredentialInvalid(`wrong trust domain: the join token is for ${JSON.stringify(id.trustDomain)}, this control plane serves ${JSON.stringify(trustDomain)}`);
   }
   if (!isDns1123Label(ns) || !isDns1123Label(sa)) throw new CredentialInvalid('malformed join token: "ns" and "sa" must be RFC 1123 labels');
-  if (match[2] !== ns || match[3] !== sa) throw new CredentialInvalid(`join token names two identities: sub is ${JSON.stringify(sub)} but ns/sa are ${ns}/${sa}`);
+  if (id.namespace !== ns || id.serviceAccount !== sa) throw new CredentialInvalid(`join token names two identities: sub is ${JSON.stringify(sub)} but ns/sa are ${ns}/${sa}`);
   if (typeof jti !== "string" || jti === "") throw new CredentialInvalid('malformed join token: "jti" must be a non-empty string');
   if (typeof nbf === "number" && typeof exp === "number" && exp - nbf > MAX_JOIN_TOKEN_TTL_SECONDS) {
     throw new CredentialInvalid(`join token lifetime of ${exp - nbf}s is longer than the maximum of ${MAX_JOIN_TOKEN_TTL_SECONDS}s`);

@@ -9,7 +9,10 @@ import { OID } from "./oids.js";
 import { pemToDer, PemSyntaxError } from "./pem.js";
 import { KEY_USAGE_KEY_CERT_SIGN, readCertificate, type CertificateFields } from "./read-certificate.js";
 
-/** The CA that signs workload certificates. Build it with loadIssuingCa; treat it as immutable. */
+/**
+ * The CA that signs workload certificates. Build it with loadIssuingCa; treat it as immutable, since
+ * signWorkloadCertificate caches per-issuer DER pieces keyed by this object.
+ */
 export interface IssuingCa {
   /** The issuing CA's certificate, DER. */
   certificateDer: Uint8Array;
@@ -81,10 +84,11 @@ export async function loadIssuingCa(certificatePem: string, pkcs8PrivateKeyPem: 
   if (!(await crypto.subtle.verify(ECDSA_SHA256, publicKey, signature, KEY_CHECK_MESSAGE))) {
     throw new CaNotReady("CA private key does not match the CA certificate's public key");
   }
-  return {
+  // Frozen: signWorkloadCertificate caches DER pieces per IssuingCa object.
+  return Object.freeze({
     certificateDer: der,
     subjectDer: fields.subjectDer.slice(),
     subjectKeyId: fields.subjectKeyId.slice(),
     privateKey,
-  };
+  });
 }
