@@ -25,6 +25,8 @@ const STATUS_BY_CODE: Record<WeftErrorCode, { http: number; reason: string }> = 
   ERR_CREDENTIAL_INVALID: { http: 401, reason: "Unauthorized" },
 };
 
+const NAMED_CAUSES = new Set<WeftErrorCode>(["ERR_CSR_INVALID", "ERR_IDENTITY_MISMATCH", "ERR_TTL_TOO_LONG", "ERR_CA_NOT_READY", "ERR_CREDENTIAL_INVALID"]);
+
 export interface KubeStatus {
   kind: "Status";
   apiVersion: "v1";
@@ -41,6 +43,8 @@ export function statusFor(err: WeftError, details: Omit<NonNullable<KubeStatus["
   const mapped = STATUS_BY_CODE[err.code];
   const body: KubeStatus = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: mapped.reason, code: mapped.http, message: err.message };
   const causes = err.causes.map((c) => ({ reason: err.code === "ERR_INVALID" ? "FieldValueInvalid" : mapped.reason, ...c }));
+  // The CA's refusals name themselves (IdentityMismatch, CsrInvalid, ...), beyond the generic reason.
+  if (causes.length === 0 && NAMED_CAUSES.has(err.code)) causes.push({ reason: err.name, field: "", message: err.message });
   if (causes.length > 0 || Object.keys(details).length > 0) body.details = { ...details, ...(causes.length > 0 ? { causes } : {}) };
   return { http: mapped.http, body };
 }

@@ -140,8 +140,9 @@ describe("refusals store nothing", () => {
     await expectRefused(await issue(token, { csr: await csr([{ type: "url", value: id("shop", "payments") }]) }), 403, "for its own identity only");
     await expectRefused(await issue(token, { csr: await csr([{ type: "url", value: id("shop", "cart", "evil.example") }]) }), 403, 'trust domain "evil.example"');
     await expectRefused(await issue(token, { csr: await csr([{ type: "url", value: id("shop", "cart") }, { type: "dns", value: "cart.shop.svc" }]) }), 403, "extra subject alternative names");
-    const res = await issue(token, { csr: await csr([{ type: "url", value: id("shop", "payments") }]) });
-    expect((await json(res)).reason).toBe("Forbidden");
+    const res = await json(await issue(token, { csr: await csr([{ type: "url", value: id("shop", "payments") }]) }));
+    expect(res.reason).toBe("Forbidden");
+    expect(res.details.causes[0].reason).toBe("IdentityMismatch");
   });
 
   it("forged, expired, wrong-audience and unknown-issuer JWTs → 401", async () => {
@@ -161,6 +162,8 @@ describe("refusals store nothing", () => {
     const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${btoa(String.fromCharCode(...der))}\n-----END CERTIFICATE REQUEST-----\n`;
     await expectRefused(await issue(env.WEFT_ADMIN_TOKEN, { csr: tampered }), 400, "signature");
     const long = await issue(env.WEFT_ADMIN_TOKEN, { csr: good, ttl: "721h" });
+    const longBody = await json(long.clone());
+    expect(longBody.details.causes[0].reason).toBe("TtlTooLong");
     await expectRefused(long, 400, "maximum certificate lifetime of 720h");
     await expectRefused(await issue(env.WEFT_ADMIN_TOKEN, { csr: good, tll: "1h" }), 422, "tll");
   });
