@@ -146,7 +146,7 @@ export async function issueCertificate(deps: CaDeps, request: { csrPem: string; 
     serviceAccount: identity.serviceAccount,
     notBefore: notBefore.toISOString(),
     notAfter: notAfter.toISOString(),
-    requester: caller.subject,
+    requester: caller.kind === "workload" && caller.via === "join-token" ? `join-token:${caller.subject}` : caller.subject,
     issuerFingerprint: issuer.fingerprint,
     issuedAt: now.toISOString(),
   });

@@ -110,7 +110,7 @@ describe("weft token create against the control plane", () => {
     // The issuance log names the join token (its id) as the requester.
     const { jti } = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as { jti: string };
     const listed = await weft(["ca", "certs"]);
-    expect(listed.stdout).toMatch(new RegExp(`^${body.serial}\\s+spiffe://cluster\\.local/ns/default/sa/demo\\s+\\S+\\s+${jti.replace(/[.]/g, "\\.")}\\s+Valid\\s+\\d+s$`, "m"));
+    expect(listed.stdout).toMatch(new RegExp(`^${body.serial}\\s+spiffe://cluster\\.local/ns/default/sa/demo\\s+\\S+\\s+join-token:${jti.replace(/[.]/g, "\\.")}\\s+Valid\\s+\\d+s$`, "m"));
   });
 
   it("defaults the join token's lifetime to 1h", async () => {
