@@ -1,10 +1,13 @@
 /**
  * @module http/read-body
  * Reads a request body: decides its format from the Content-Type (JSON or YAML), refusing other
- * media types with a named error, and decodes it as UTF-8 text.
+ * media types with a named error, decodes it as UTF-8 text, and checks small request objects
+ * against their schema.
  */
-import { UnsupportedMediaType } from "../errors.js";
+import type { z } from "zod";
+import { ResourceInvalid, UnsupportedMediaType } from "../errors.js";
 import { parseDocuments, type BodyFormat } from "../resources/parse-documents.js";
+import { zodIssuesToFieldErrors } from "../validation/primitives.js";
 
 const YAML_TYPES = new Set(["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/apply-patch+yaml"]);
 const JSON_TYPES = new Set(["application/json", ""]);
@@ -30,4 +33,13 @@ export function bodyFormat(contentType: string | undefined, accepted: "document"
 export async function readDocuments(request: Request, accepted: "document" | "merge-patch"): Promise<unknown[]> {
   const format = bodyFormat(request.headers.get("content-type") ?? undefined, accepted);
   return parseDocuments(new TextDecoder().decode(await request.arrayBuffer()), format);
+}
+
+/** Reads one request object (an empty body is `{}`) and checks it; ResourceInvalid names every bad field. */
+export async function readRequestObject<T>(request: Request, schema: z.ZodType<T>, what: string): Promise<T> {
+  const [doc] = await readDocuments(request, "document");
+  const parsed = schema.safeParse(doc ?? {}, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const causes = zodIssuesToFieldErrors(parsed.error.issues, []);
+  throw new ResourceInvalid(`${what} is invalid: ${causes.map((e) => `${e.field}: ${e.message}`).join(", ")}`, causes);
 }

@@ -5,31 +5,19 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { CaNotReady, ResourceInvalid } from "../../errors.js";
+import { CaNotReady } from "../../errors.js";
 import * as ca from "../../ca/certificate-authority.js";
-import { listIssued } from "../../ca/ca-store.js";
-import { listRoots } from "../../ca/ca-store.js";
+import { listIssued, listRoots } from "../../ca/ca-store.js";
 import { spiffeId } from "../../ca/signing/spiffe-id.js";
 import { parseDurationMs } from "../../validation/primitives.js";
-import { zodIssuesToFieldErrors } from "../../validation/primitives.js";
 import { requireRole } from "../auth.js";
-import { readDocuments } from "../read-body.js";
+import { readRequestObject } from "../read-body.js";
 import type { ControlPlaneEnv } from "../context.js";
 
 const PEM_TYPE = "application/x-pem-file";
 
 function caDeps(c: Context<ControlPlaneEnv>): ca.CaDeps {
   return { db: c.env.deps.db, now: c.env.deps.now, config: c.env.deps.ca };
-}
-
-async function readBody<T>(c: Context<ControlPlaneEnv>, schema: z.ZodType<T>, what: string): Promise<T> {
-  const [doc] = await readDocuments(c.req.raw, "document");
-  const parsed = schema.safeParse(doc ?? {}, { reportInput: true });
-  if (!parsed.success) {
-    const causes = zodIssuesToFieldErrors(parsed.error.issues, []);
-    throw new ResourceInvalid(`${what} is invalid: ${causes.map((e) => `${e.field}: ${e.message}`).join(", ")}`, causes);
-  }
-  return parsed.data;
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -60,7 +48,7 @@ export function caRoutes(): Hono<ControlPlaneEnv> {
 
   app.post("/v1/ca/roots", async (c) => {
     requireRole(c.get("role"), "admin", "add trust anchors");
-    const { certificate } = await readBody(c, RootRequest, "root request");
+    const { certificate } = await readRequestObject(c.req.raw, RootRequest, "root request");
     const info = await ca.addTrustAnchor(caDeps(c), certificate);
     return c.json({ fingerprint: info.fingerprint, subject: info.subject, notAfter: info.notAfter.toISOString() }, 201);
   });
@@ -73,13 +61,13 @@ export function caRoutes(): Hono<ControlPlaneEnv> {
 
   app.post("/v1/ca/import", async (c) => {
     requireRole(c.get("role"), "admin", "import a CA");
-    const body = await readBody(c, ImportRequest, "CA import");
+    const body = await readRequestObject(c.req.raw, ImportRequest, "CA import");
     return c.json(await ca.importIssuer(caDeps(c), body));
   });
 
   app.post("/v1/certificates/:serial/revoke", async (c) => {
     requireRole(c.get("role"), "admin", "revoke certificates");
-    const { reason } = await readBody(c, RevokeRequest, "revocation");
+    const { reason } = await readRequestObject(c.req.raw, RevokeRequest, "revocation");
     const row = await ca.revokeCertificate(caDeps(c), c.req.param("serial"), reason);
     return c.json(row);
   });
@@ -95,7 +83,7 @@ export function caRoutes(): Hono<ControlPlaneEnv> {
     requireRole(c.get("role"), "admin", "create join tokens");
     const create = c.env.deps.createJoinToken;
     if (!create) throw new CaNotReady("join tokens are disabled: set the WEFT_JOIN_TOKEN_SECRET secret (32+ random bytes, base64)");
-    const body = await readBody(c, JoinTokenRequest, "join token request");
+    const body = await readRequestObject(c.req.raw, JoinTokenRequest, "join token request");
     const ttlSeconds = Math.round(parseDurationMs(body.ttl)! / 1000);
     const token = await create({ namespace: body.namespace, serviceAccount: body.serviceAccount, ttlSeconds });
     const expiresAt = new Date(c.env.deps.now().getTime() + ttlSeconds * 1000).toISOString();

@@ -6,13 +6,12 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { Forbidden, ResourceInvalid, Unauthorized } from "../../errors.js";
+import { Forbidden, Unauthorized } from "../../errors.js";
 import { issueCertificate } from "../../ca/certificate-authority.js";
 import { chooseAuthenticator } from "../../ca/authenticate/dispatch.js";
 import type { Caller } from "../../ca/authenticate/identity.js";
-import { zodIssuesToFieldErrors } from "../../validation/primitives.js";
 import { authenticate } from "../auth.js";
-import { readDocuments } from "../read-body.js";
+import { readRequestObject } from "../read-body.js";
 import type { ControlPlaneEnv } from "../context.js";
 
 const CertificateRequest = z.strictObject({
@@ -35,13 +34,8 @@ export function certificateRoutes(): Hono<ControlPlaneEnv> {
     } else {
       caller = await deps.authenticateWorkload(token);
     }
-    const [doc] = await readDocuments(c.req.raw, "document");
-    const parsed = CertificateRequest.safeParse(doc, { reportInput: true });
-    if (!parsed.success) {
-      const causes = zodIssuesToFieldErrors(parsed.error.issues, []);
-      throw new ResourceInvalid(`certificate request is invalid: ${causes.map((e) => `${e.field}: ${e.message}`).join(", ")}`, causes);
-    }
-    const issued = await issueCertificate({ db: deps.db, now: deps.now, config: deps.ca }, { csrPem: parsed.data.csr, caller, ...(parsed.data.ttl !== undefined ? { ttl: parsed.data.ttl } : {}) });
+    const { csr, ttl } = await readRequestObject(c.req.raw, CertificateRequest, "certificate request");
+    const issued = await issueCertificate({ db: deps.db, now: deps.now, config: deps.ca }, { csrPem: csr, caller, ...(ttl !== undefined ? { ttl } : {}) });
     return c.json(issued, 201);
   });
   return app;

@@ -6,11 +6,10 @@
 import { Hono } from "hono";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { ResourceAlreadyExists, ResourceInvalid, ResourceNotFound } from "../../errors.js";
-import { zodIssuesToFieldErrors } from "../../validation/primitives.js";
+import { ResourceAlreadyExists, ResourceNotFound } from "../../errors.js";
 import { apiTokensTable } from "../../store/schema.js";
 import { newApiToken, requireRole, sha256Hex } from "../auth.js";
-import { readDocuments } from "../read-body.js";
+import { readRequestObject } from "../read-body.js";
 import type { ControlPlaneEnv } from "../context.js";
 
 const TokenRequest = z.strictObject({
@@ -26,19 +25,14 @@ export function tokenRoutes(): Hono<ControlPlaneEnv> {
   });
 
   app.post("/v1/tokens", async (c) => {
-    const [doc] = await readDocuments(c.req.raw, "document");
-    const parsed = TokenRequest.safeParse(doc, { reportInput: true });
-    if (!parsed.success) {
-      const causes = zodIssuesToFieldErrors(parsed.error.issues, []);
-      throw new ResourceInvalid(`token request is invalid: ${causes.map((e) => `${e.field}: ${e.message}`).join(", ")}`, causes);
-    }
+    const request = await readRequestObject(c.req.raw, TokenRequest, "token request");
     const { db, now } = c.env.deps;
-    const existing = await db.select({ name: apiTokensTable.name }).from(apiTokensTable).where(eq(apiTokensTable.name, parsed.data.name));
-    if (existing.length > 0) throw new ResourceAlreadyExists(`token "${parsed.data.name}" already exists`);
+    const existing = await db.select({ name: apiTokensTable.name }).from(apiTokensTable).where(eq(apiTokensTable.name, request.name));
+    if (existing.length > 0) throw new ResourceAlreadyExists(`token "${request.name}" already exists`);
     const token = newApiToken();
     const createdAt = now().toISOString();
-    await db.insert(apiTokensTable).values({ name: parsed.data.name, role: parsed.data.role, tokenHash: await sha256Hex(token), createdAt });
-    return c.json({ name: parsed.data.name, role: parsed.data.role, token, createdAt }, 201);
+    await db.insert(apiTokensTable).values({ name: request.name, role: request.role, tokenHash: await sha256Hex(token), createdAt });
+    return c.json({ name: request.name, role: request.role, token, createdAt }, 201);
   });
 
   app.get("/v1/tokens", async (c) => {
