@@ -2,11 +2,9 @@
  * @module test/node/validation/authorization-policy
  * AuthorizationPolicy validation: every rule on its own, then Istio's own corpus documents.
  */
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FieldError } from "../../../control/errors.js";
 import { validateAuthorizationPolicy } from "../../../control/validation/security/authorization-policy.js";
-import { corpusObjects } from "../../corpus.js";
+import { describeCorpusMatchingErr, expectError, expectNeverThrows, shapedSpec } from "./support.js";
 
 const ctx = { namespace: "default", name: "ap" };
 const validate = (spec: unknown) => validateAuthorizationPolicy(spec, ctx);
@@ -18,17 +16,6 @@ const OP = "spec.rules[0].to[0].operation";
 
 /** Random objects built from this kind's own field names, so the fuzzing reaches nested rules. */
 const VOCABULARY = ["selector", "matchLabels", "targetRef", "targetRefs", "group", "kind", "name", "namespace", "action", "provider", "rules", "from", "to", "when", "source", "operation", "principals", "serviceAccounts", "namespaces", "ipBlocks", "ports", "paths", "methods", "key", "values", "notValues", "CUSTOM", "source.ip"];
-function shapedSpec(keys: string[]) {
-  return fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: "small" }, fc.jsonValue({ maxDepth: 1 }), fc.constantFrom(...keys), tie("obj"), tie("arr")),
-    obj: fc.dictionary(fc.constantFrom(...keys), tie("value"), { maxKeys: 4 }),
-    arr: fc.array(tie("value"), { maxLength: 3 }),
-  })).obj;
-}
-
-function expectError(errors: FieldError[], field: string, message: string): void {
-  expect(errors, JSON.stringify(errors)).toContainEqual({ field, message: expect.stringContaining(message) });
-}
 
 describe("AuthorizationPolicy: valid specs", () => {
   it("accepts an empty spec and an empty rule (which matches everything)", () => {
@@ -210,51 +197,11 @@ describe("AuthorizationPolicy: rules", () => {
   });
 
   it("never throws and keeps every field under spec, whatever the input", () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), shapedSpec(VOCABULARY)), (spec) => {
-        for (const e of validate(spec)) {
-          expect(e.field.startsWith("spec")).toBe(true);
-          expect(e.message).not.toMatch(/^could not be validated/);
-        }
-      }),
-      { numRuns: 500 },
-    );
+    expectNeverThrows(validate, shapedSpec(VOCABULARY, { root: "obj", maxKeys: 4 }), { numRuns: 500, notMessage: /^could not be validated/ });
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-/** `_err` is a message fragment; Kubernetes OpenAPI wording is `<path> in body <rule>` or `<path>: <rule>`. */
-function expectMatchesErr(errors: FieldError[], err: string): void {
-  const inBody = /^(\S+) in body (.+)$/.exec(err);
-  const colon = /^(spec\.\S+): (.+)$/.exec(err);
-  if (inBody) {
-    const [, path, rule] = inBody as unknown as [string, string, string];
-    expect(errors.some((e) => e.field.endsWith(path) && e.message.includes(rule)), JSON.stringify(errors)).toBe(true);
-  } else if (colon) {
-    const [, path, rule] = colon as unknown as [string, string, string];
-    expect(errors.some((e) => e.field === path && e.message.includes(rule)), JSON.stringify(errors)).toBe(true);
-  } else {
-    expect(errors.some((e) => e.message.includes(err)), JSON.stringify(errors)).toBe(true);
-  }
-}
-
-describe("AuthorizationPolicy: Istio corpus", () => {
-  const docs = corpusObjects("AuthorizationPolicy");
-
-  it("finds the corpus documents", () => {
-    expect(docs.length).toBe(8);
-    expect(docs.filter((d) => d.err).length).toBe(2);
-  });
-
-  it.each(docs.filter((d) => !d.err).map((d) => [d.label, d] as const))("valid: %s", (_label, doc) => {
-    expect(validateAuthorizationPolicy(doc.spec, { namespace: doc.namespace, name: "x" })).toEqual([]);
-  });
-
-  it.each(docs.filter((d) => d.err).map((d) => [d.label, d] as const))("invalid: %s", (_label, doc) => {
-    const errors = validateAuthorizationPolicy(doc.spec, { namespace: doc.namespace, name: "x" });
-    expect(errors.some((e) => e.field.startsWith("spec"))).toBe(true);
-    expectMatchesErr(errors, doc.err!);
-  });
-});
+describeCorpusMatchingErr("AuthorizationPolicy", validateAuthorizationPolicy, { documents: 8, invalid: 2 });

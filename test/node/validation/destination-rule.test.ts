@@ -1,16 +1,10 @@
 // DestinationRule validation: each rule on its own (exact field path, message naming the rule),
 // robustness against arbitrary input, then every DestinationRule in Istio's corpus.
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FieldError } from "../../../control/errors.js";
 import { validateDestinationRule } from "../../../control/validation/networking/destination-rule.js";
-import { corpusObjects } from "../../corpus.js";
+import { type ExpectedErrors, describeCorpusExpecting, expectError, expectNeverThrows, shapedSpec } from "./support.js";
 
 const validate = (spec: unknown, namespace = "default") => validateDestinationRule(spec, { namespace, name: "dr" });
-
-function expectError(errors: FieldError[], field: string, message: string): void {
-  expect(errors, JSON.stringify(errors, null, 1)).toContainEqual({ field, message: expect.stringContaining(message) });
-}
 
 /** A DestinationRule for reviews whose top-level traffic policy is `policy`. */
 const withPolicy = (policy: Record<string, unknown>) => validate({ host: "reviews", trafficPolicy: policy });
@@ -108,19 +102,7 @@ describe("DestinationRule: structure", () => {
   it("never throws, whatever the input", () => {
     const keys = ["host", "trafficPolicy", "loadBalancer", "consistentHash", "maglev", "tableSize", "localityLbSetting", "distribute", "failover", "to", "from",
       "connectionPool", "http", "tcp", "tls", "mode", "portLevelSettings", "port", "number", "tunnel", "subsets", "name", "labels", "exportTo", "workloadSelector", "matchLabels"];
-    const shaped = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: "small" }, fc.jsonValue({ maxDepth: 1 }), fc.constantFrom(...keys), tie("obj"), tie("arr")),
-      obj: fc.dictionary(fc.constantFrom(...keys), tie("value"), { maxKeys: 5 }),
-      arr: fc.array(tie("value"), { maxLength: 3 }),
-    })).value;
-    fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), shaped), (spec) => {
-        const errors = validate(spec);
-        expect(Array.isArray(errors)).toBe(true);
-        for (const e of errors) expect(e.field.startsWith("spec")).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
+    expectNeverThrows(validate, shapedSpec(keys, { root: "value", maxKeys: 5 }), { numRuns: 300, checkArray: true });
   });
 });
 
@@ -323,30 +305,10 @@ describe("DestinationRule: client TLS", () => {
 // Istio's corpus
 
 /** What each `_err` document must yield: Istio's field and (a substring of) its message. */
-const EXPECTED: Record<string, { field: string; message: string }> = {
+const EXPECTED: ExpectedErrors = {
   "spec.trafficPolicy.loadBalancer.warmup.minimumPercent: Invalid value": { field: `${P}.loadBalancer.warmup.minimumPercent`, message: "Invalid value" },
   "spec.trafficPolicy.loadBalancer.warmup.duration: Required value": { field: `${P}.loadBalancer.warmup.duration`, message: "Required value" },
   "spec.trafficPolicy.loadBalancer.warmup.aggression: Invalid value": { field: `${P}.loadBalancer.warmup.aggression`, message: "Invalid value" },
 };
 
-describe("DestinationRule: Istio corpus", () => {
-  const docs = corpusObjects("DestinationRule");
-
-  it("finds the corpus documents", () => {
-    expect(docs.length).toBe(35);
-  });
-
-  for (const doc of docs.filter((d) => d.err === undefined)) {
-    it(`accepts ${doc.file} ${doc.name}`, () => {
-      expect(validate(doc.spec, doc.namespace)).toEqual([]);
-    });
-  }
-
-  for (const doc of docs.filter((d) => d.err !== undefined)) {
-    it(`refuses ${doc.file} ${doc.name}: ${doc.err}`, () => {
-      const expected = EXPECTED[doc.err!];
-      expect(expected, `no expectation for _err ${doc.err}`).toBeDefined();
-      expectError(validate(doc.spec, doc.namespace), expected!.field, expected!.message);
-    });
-  }
-});
+describeCorpusExpecting("DestinationRule", 35, validate, EXPECTED);

@@ -2,11 +2,9 @@
  * @module test/node/validation/request-authentication
  * RequestAuthentication validation: every rule on its own, then Istio's own corpus documents.
  */
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FieldError } from "../../../control/errors.js";
 import { validateRequestAuthentication } from "../../../control/validation/security/request-authentication.js";
-import { corpusObjects } from "../../corpus.js";
+import { describeCorpusMatchingErr, expectError, expectNeverThrows, shapedSpec } from "./support.js";
 
 const ctx = { namespace: "default", name: "ra" };
 const validate = (spec: unknown) => validateRequestAuthentication(spec, ctx);
@@ -19,17 +17,6 @@ const VOCABULARY = [
   "audiences", "jwksUri", "jwks_uri", "jwks", "fromHeaders", "prefix", "fromParams", "fromCookies", "outputPayloadToHeader",
   "outputClaimToHeaders", "header", "claim", "timeout", "spaceDelimitedClaims", "presence", "forwardOriginalToken",
 ];
-function shapedSpec(keys: string[]) {
-  return fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: "small" }, fc.jsonValue({ maxDepth: 1 }), fc.constantFrom(...keys), tie("obj"), tie("arr")),
-    obj: fc.dictionary(fc.constantFrom(...keys), tie("value"), { maxKeys: 4 }),
-    arr: fc.array(tie("value"), { maxLength: 3 }),
-  })).obj;
-}
-
-function expectError(errors: FieldError[], field: string, message: string): void {
-  expect(errors, JSON.stringify(errors)).toContainEqual({ field, message: expect.stringContaining(message) });
-}
 
 describe("RequestAuthentication: valid specs", () => {
   it("accepts an empty spec and a rule with only an issuer", () => {
@@ -144,51 +131,11 @@ describe("RequestAuthentication: rules", () => {
   });
 
   it("never throws and keeps every field under spec, whatever the input", () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), shapedSpec(VOCABULARY)), (spec) => {
-        for (const e of validate(spec)) {
-          expect(e.field.startsWith("spec")).toBe(true);
-          expect(e.message).not.toMatch(/^could not be validated/);
-        }
-      }),
-      { numRuns: 500 },
-    );
+    expectNeverThrows(validate, shapedSpec(VOCABULARY, { root: "obj", maxKeys: 4 }), { numRuns: 500, notMessage: /^could not be validated/ });
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 // Istio's corpus
 
-/** `_err` is a message fragment; Kubernetes OpenAPI wording is `<path> in body <rule>` or `<path>: <rule>`. */
-function expectMatchesErr(errors: FieldError[], err: string): void {
-  const inBody = /^(\S+) in body (.+)$/.exec(err);
-  const colon = /^(spec\.\S+): (.+)$/.exec(err);
-  if (inBody) {
-    const [, path, rule] = inBody as unknown as [string, string, string];
-    expect(errors.some((e) => e.field.endsWith(path) && e.message.includes(rule)), JSON.stringify(errors)).toBe(true);
-  } else if (colon) {
-    const [, path, rule] = colon as unknown as [string, string, string];
-    expect(errors.some((e) => e.field === path && e.message.includes(rule)), JSON.stringify(errors)).toBe(true);
-  } else {
-    expect(errors.some((e) => e.message.includes(err)), JSON.stringify(errors)).toBe(true);
-  }
-}
-
-describe("RequestAuthentication: Istio corpus", () => {
-  const docs = corpusObjects("RequestAuthentication");
-
-  it("finds the corpus documents", () => {
-    expect(docs.length).toBe(23);
-    expect(docs.filter((d) => d.err).length).toBe(20);
-  });
-
-  it.each(docs.filter((d) => !d.err).map((d) => [d.label, d] as const))("valid: %s", (_label, doc) => {
-    expect(validateRequestAuthentication(doc.spec, { namespace: doc.namespace, name: "x" })).toEqual([]);
-  });
-
-  it.each(docs.filter((d) => d.err).map((d) => [d.label, d] as const))("invalid: %s", (_label, doc) => {
-    const errors = validateRequestAuthentication(doc.spec, { namespace: doc.namespace, name: "x" });
-    expect(errors.some((e) => e.field.startsWith("spec"))).toBe(true);
-    expectMatchesErr(errors, doc.err!);
-  });
-});
+describeCorpusMatchingErr("RequestAuthentication", validateRequestAuthentication, { documents: 23, invalid: 20 });

@@ -1,17 +1,12 @@
 // ServiceEntry validation: each rule on its own (exact field path, message naming the rule),
 // robustness against arbitrary input, then every ServiceEntry in Istio's corpus.
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import type { FieldError } from "../../../control/errors.js";
 import { validateServiceEntry } from "../../../control/validation/networking/service-entry.js";
 import { corpusObjects } from "../../corpus.js";
+import { type ExpectedErrors, expectError, expectNeverThrows, shapedSpec } from "./support.js";
 
 const validate = (spec: unknown, namespace = "default") => validateServiceEntry(spec, { namespace, name: "se" });
-
-function expectError(errors: FieldError[], field: string, message: string): void {
-  expect(errors, JSON.stringify(errors, null, 1)).toContainEqual({ field, message: expect.stringContaining(message) });
-}
 
 const HTTP = [{ number: 80, name: "http", protocol: "HTTP" }];
 /** A ServiceEntry for api.example.com on HTTP port 80, with `extra` merged in. */
@@ -86,17 +81,7 @@ describe("ServiceEntry: structure", () => {
   it("never throws, whatever the input", () => {
     const keys = ["hosts", "addresses", "ports", "number", "name", "protocol", "targetPort", "resolution", "location", "endpoints", "address",
       "network", "workloadSelector", "labels", "exportTo", "DNS", "STATIC", "NONE", "unix:///a"];
-    const shaped = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: "small" }, fc.jsonValue({ maxDepth: 1 }), fc.constantFrom(...keys), tie("obj"), tie("arr")),
-      obj: fc.dictionary(fc.constantFrom(...keys), tie("value"), { maxKeys: 5 }),
-      arr: fc.array(tie("value"), { maxLength: 3 }),
-    })).value;
-    fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), shaped), (spec) => {
-        for (const e of validate(spec)) expect(e.field.startsWith("spec")).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
+    expectNeverThrows(validate, shapedSpec(keys, { root: "value", maxKeys: 5 }), { numRuns: 300 });
   });
 });
 
@@ -224,7 +209,7 @@ describe("ServiceEntry: exportTo", () => {
 // Istio's corpus
 
 /** What each `_err` document must yield: the field and (a substring of) the message. */
-const EXPECTED: Record<string, { field: string; message: string }> = {
+const EXPECTED: ExpectedErrors = {
   "spec: Required value": { field: "spec", message: "Required value" },
   "spec.hosts: Required value": { field: "spec.hosts", message: "Required value" },
   "wildcard is not supported in selector": { field: "spec.workloadSelector.labels.val", message: "wildcard is not supported in selector" },

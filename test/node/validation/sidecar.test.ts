@@ -1,16 +1,11 @@
 // Sidecar validation: each rule on its own (exact field path, message naming the rule),
 // robustness against arbitrary input, then every Sidecar in Istio's corpus.
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FieldError } from "../../../control/errors.js";
 import { validateSidecar } from "../../../control/validation/networking/sidecar.js";
 import { corpusObjects } from "../../corpus.js";
+import { expectError, expectNeverThrows, shapedSpec } from "./support.js";
 
 const validate = (spec: unknown) => validateSidecar(spec, { namespace: "default", name: "sidecar" });
-
-function expectError(errors: FieldError[], field: string, message: string): void {
-  expect(errors, JSON.stringify(errors, null, 1)).toContainEqual({ field, message: expect.stringContaining(message) });
-}
 
 const egress = (...listeners: Array<Record<string, unknown>>) => validate({ egress: listeners });
 const ingress = (...listeners: Array<Record<string, unknown>>) => validate({ ingress: listeners });
@@ -80,17 +75,7 @@ describe("Sidecar: structure", () => {
   it("never throws, whatever the input", () => {
     const keys = ["workloadSelector", "labels", "ingress", "egress", "port", "number", "bind", "captureMode", "defaultEndpoint", "tls", "mode", "hosts",
       "connectionPool", "outboundTrafficPolicy", "egressProxy", "host", "inboundConnectionPool", "unix:///a", "./*"];
-    const shaped = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: "small" }, fc.jsonValue({ maxDepth: 1 }), fc.constantFrom(...keys), tie("obj"), tie("arr")),
-      obj: fc.dictionary(fc.constantFrom(...keys), tie("value"), { maxKeys: 5 }),
-      arr: fc.array(tie("value"), { maxLength: 3 }),
-    })).value;
-    fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), shaped), (spec) => {
-        for (const e of validate(spec)) expect(e.field.startsWith("spec")).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
+    expectNeverThrows(validate, shapedSpec(keys, { root: "value", maxKeys: 5 }), { numRuns: 300 });
   });
 });
 

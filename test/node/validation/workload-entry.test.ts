@@ -1,17 +1,11 @@
 // WorkloadEntry validation: each rule on its own (exact field path, message naming the rule),
 // robustness against arbitrary input, then every WorkloadEntry in Istio's corpus.
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FieldError } from "../../../control/errors.js";
 import { formatFieldPath } from "../../../control/validation/field-path.js";
 import { validateWorkloadEntry } from "../../../control/validation/networking/workload-entry.js";
-import { corpusObjects } from "../../corpus.js";
+import { type ExpectedErrors, describeCorpusExpecting, expectError, expectNeverThrows, shapedSpec } from "./support.js";
 
 const validate = (spec: unknown) => validateWorkloadEntry(spec, { namespace: "default", name: "we" });
-
-function expectError(errors: FieldError[], field: string, message: string): void {
-  expect(errors, JSON.stringify(errors, null, 1)).toContainEqual({ field, message: expect.stringContaining(message) });
-}
 
 describe("WorkloadEntry: valid specs", () => {
   it("accepts every field of the v1 API", () => {
@@ -66,17 +60,7 @@ describe("WorkloadEntry: structure", () => {
 
   it("never throws, whatever the input", () => {
     const keys = ["address", "ports", "labels", "network", "locality", "weight", "serviceAccount", "unix://", "unix:///a", "1.1.1.1"];
-    const shaped = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: "small" }, fc.jsonValue({ maxDepth: 1 }), fc.constantFrom(...keys), tie("obj"), tie("arr")),
-      obj: fc.dictionary(fc.constantFrom(...keys), tie("value"), { maxKeys: 5 }),
-      arr: fc.array(tie("value"), { maxLength: 3 }),
-    })).value;
-    fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), shaped), (spec) => {
-        for (const e of validate(spec)) expect(e.field.startsWith("spec")).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
+    expectNeverThrows(validate, shapedSpec(keys, { root: "value", maxKeys: 5 }), { numRuns: 300 });
   });
 });
 
@@ -124,7 +108,7 @@ describe("WorkloadEntry: ports and labels", () => {
 // Istio's corpus
 
 /** What each `_err` document must yield: the field and (a substring of) the message. */
-const EXPECTED: Record<string, { field: string; message: string }> = {
+const EXPECTED: ExpectedErrors = {
   "spec: Required value": { field: "spec", message: "Required value" },
   "Address is required": { field: "spec.address", message: "Address is required" },
   "UDS may not be a dir": { field: "spec.address", message: "UDS may not be a dir" },
@@ -135,24 +119,4 @@ const EXPECTED: Record<string, { field: string; message: string }> = {
   "spec.ports: Invalid value": { field: "spec.ports[@]", message: "Invalid value" },
 };
 
-describe("WorkloadEntry: Istio corpus", () => {
-  const docs = corpusObjects("WorkloadEntry");
-
-  it("finds the corpus documents", () => {
-    expect(docs.length).toBe(15);
-  });
-
-  for (const doc of docs.filter((d) => d.err === undefined)) {
-    it(`accepts ${doc.file} ${doc.name}`, () => {
-      expect(validate(doc.spec)).toEqual([]);
-    });
-  }
-
-  for (const doc of docs.filter((d) => d.err !== undefined)) {
-    it(`refuses ${doc.file} ${doc.name}: ${doc.err}`, () => {
-      const expected = EXPECTED[doc.err!];
-      expect(expected, `no expectation for _err ${doc.err}`).toBeDefined();
-      expectError(validate(doc.spec), expected!.field, expected!.message);
-    });
-  }
-});
+describeCorpusExpecting("WorkloadEntry", 15, validate, EXPECTED);

@@ -1,16 +1,10 @@
 // WorkloadGroup validation: each rule on its own (exact field path, message naming the rule),
 // robustness against arbitrary input, then every WorkloadGroup in Istio's corpus.
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FieldError } from "../../../control/errors.js";
 import { validateWorkloadGroup } from "../../../control/validation/networking/workload-group.js";
-import { corpusObjects } from "../../corpus.js";
+import { type ExpectedErrors, describeCorpusExpecting, expectError, expectNeverThrows, shapedSpec } from "./support.js";
 
 const validate = (spec: unknown) => validateWorkloadGroup(spec, { namespace: "default", name: "wg" });
-
-function expectError(errors: FieldError[], field: string, message: string): void {
-  expect(errors, JSON.stringify(errors, null, 1)).toContainEqual({ field, message: expect.stringContaining(message) });
-}
 
 /** A WorkloadGroup with an empty template and the given probe. */
 const withProbe = (probe: Record<string, unknown>) => validate({ template: {}, probe });
@@ -60,17 +54,7 @@ describe("WorkloadGroup: structure", () => {
 
   it("never throws, whatever the input", () => {
     const keys = ["metadata", "labels", "annotations", "template", "address", "ports", "probe", "httpGet", "tcpSocket", "exec", "grpc", "command", "port", "httpHeaders", "name"];
-    const shaped = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: "small" }, fc.jsonValue({ maxDepth: 1 }), fc.constantFrom(...keys), tie("obj"), tie("arr")),
-      obj: fc.dictionary(fc.constantFrom(...keys), tie("value"), { maxKeys: 5 }),
-      arr: fc.array(tie("value"), { maxLength: 3 }),
-    })).value;
-    fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), shaped), (spec) => {
-        for (const e of validate(spec)) expect(e.field.startsWith("spec")).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
+    expectNeverThrows(validate, shapedSpec(keys, { root: "value", maxKeys: 5 }), { numRuns: 300 });
   });
 });
 
@@ -131,31 +115,11 @@ describe("WorkloadGroup: probe", () => {
 // Istio's corpus
 
 /** What each `_err` document must yield: the field and (a substring of) the message. */
-const EXPECTED: Record<string, { field: string; message: string }> = {
+const EXPECTED: ExpectedErrors = {
   "spec: Required value": { field: "spec", message: "Required value" },
   "port must be between 1-65535": { field: "spec.probe.tcpSocket.port", message: "port must be between 1-65535" },
   // Kubernetes words a pattern failure "<field> in body should match '<pattern>'".
   "spec.probe.httpGet.httpHeaders[0].name in body should match": { field: "spec.probe.httpGet.httpHeaders[0].name", message: "should match" },
 };
 
-describe("WorkloadGroup: Istio corpus", () => {
-  const docs = corpusObjects("WorkloadGroup");
-
-  it("finds the corpus documents", () => {
-    expect(docs.length).toBe(8);
-  });
-
-  for (const doc of docs.filter((d) => d.err === undefined)) {
-    it(`accepts ${doc.file} ${doc.name}`, () => {
-      expect(validate(doc.spec)).toEqual([]);
-    });
-  }
-
-  for (const doc of docs.filter((d) => d.err !== undefined)) {
-    it(`refuses ${doc.file} ${doc.name}: ${doc.err}`, () => {
-      const expected = EXPECTED[doc.err!];
-      expect(expected, `no expectation for _err ${doc.err}`).toBeDefined();
-      expectError(validate(doc.spec), expected!.field, expected!.message);
-    });
-  }
-});
+describeCorpusExpecting("WorkloadGroup", 8, validate, EXPECTED);
