@@ -4,7 +4,7 @@
  * declare (HOSTS of a VirtualService, MODE of a PeerAuthentication...), with AGE where Istio puts it.
  */
 import type { KindInfo } from "../control/resources/kinds.js";
-import { isRecord } from "../control/resources/parse-documents.js";
+import { isRecord } from "../control/validation/raw-value.js";
 import { humanAge } from "./human-age.js";
 
 export interface PrinterColumn {

@@ -4,7 +4,7 @@
  * and `/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews`.
  */
 import { kindByName, qualifiedName, type KindInfo } from "../control/resources/kinds.js";
-import { isRecord } from "../control/resources/parse-documents.js";
+import { isRecord } from "../control/validation/raw-value.js";
 
 export const DEFAULT_NAMESPACE = "default";
 

@@ -5,7 +5,7 @@
  * code is 1 if any failed.
  */
 import type { KindInfo } from "../../control/resources/kinds.js";
-import { isRecord } from "../../control/resources/parse-documents.js";
+import { isRecord } from "../../control/validation/raw-value.js";
 import type { Command, CommandContext } from "../command.js";
 import { FILENAME_HELP, FILENAME_OPTIONS, NAMESPACE_HELP, NAMESPACE_OPTION } from "../common-options.js";
 import { ServerError, UsageError } from "../errors.js";

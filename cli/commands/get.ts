@@ -3,7 +3,7 @@
  * `weft get KIND [NAME...]`: lists or fetches objects of one kind in its preferred version and prints
  * them as a table (with Istio's printer columns), YAML or JSON, like `kubectl get`.
  */
-import { isRecord } from "../../control/resources/parse-documents.js";
+import { isRecord } from "../../control/validation/raw-value.js";
 import type { Command, CommandContext } from "../command.js";
 import { NAMESPACE_OPTION } from "../common-options.js";
 import { ServerError, UsageError } from "../errors.js";

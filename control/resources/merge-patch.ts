@@ -2,7 +2,7 @@
  * @module merge-patch
  * JSON Merge Patch (RFC 7386): objects merge key by key, `null` removes a key, anything else replaces.
  */
-import { isRecord } from "./parse-documents.js";
+import { isRecord } from "../validation/raw-value.js";
 
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (!isRecord(patch)) return patch;

@@ -6,6 +6,7 @@
  */
 import { parseAllDocuments } from "yaml";
 import { BadRequest } from "../errors.js";
+import { isRecord } from "../validation/raw-value.js";
 
 export type BodyFormat = "json" | "yaml";
 
@@ -56,6 +57,3 @@ function unwrapList(value: unknown): unknown[] {
   return [value];
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}

@@ -6,7 +6,7 @@
  */
 import type { FieldError } from "../errors.js";
 import { KINDS, UNSUPPORTED_KINDS, kindByName, type KindInfo } from "../resources/kinds.js";
-import { isRecord } from "../resources/parse-documents.js";
+import { isRecord } from "./raw-value.js";
 import { labelProblem } from "./primitives.js";
 
 /** A document that passed validation, in the shape the store keeps. */

@@ -4,6 +4,7 @@
  * carry it twice, in `sub` (`system:serviceaccount:NS:SA`) and in the `kubernetes.io` claim; when both
  * are present they must agree, so a token cannot name one identity in one place and another elsewhere.
  */
+import { isRecord } from "../../validation/raw-value.js";
 import type { JWTPayload } from "jose";
 import { CredentialInvalid } from "../../errors.js";
 import { isDns1123Label, isDns1123Subdomain, type WorkloadIdentity } from "./identity.js";
@@ -61,6 +62,3 @@ function checkNames(identity: WorkloadIdentity): WorkloadIdentity {
   return identity;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}

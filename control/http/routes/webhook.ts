@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { BadRequest } from "../../errors.js";
-import { isRecord } from "../../resources/parse-documents.js";
+import { isRecord } from "../../validation/raw-value.js";
 import { validateResource } from "../../validation/validate-resource.js";
 import { requireRole } from "../auth.js";
 import { readDocuments } from "../read-body.js";

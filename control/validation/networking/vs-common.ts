@@ -27,23 +27,8 @@ export class Problems {
 // Defensive accessors: the schema pass reports type errors; the semantic pass only looks at
 // values of the expected type and silently skips the rest.
 
-export type Obj = Record<string, unknown>;
-
-export function asObject(value: unknown): Obj | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Obj) : undefined;
-}
-
-export function asArray(value: unknown): unknown[] | undefined {
-  return Array.isArray(value) ? value : undefined;
-}
-
-export function asString(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
-export function asNumber(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
-}
+export { asArray, asNumber, asObject, asString, type Obj } from "../raw-value.js";
+import { asArray, asObject, type Obj } from "../raw-value.js";
 
 /** The string entries of an array, with their indexes (non-strings are skipped). */
 export function stringEntries(value: unknown): Array<[number, string]> {

@@ -17,21 +17,9 @@ export type Path = PropertyKey[];
 // Safe readers for raw values
 
 /** The value as a plain object, or undefined when it is anything else (null, array, scalar). */
-export function obj(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-export function arr(value: unknown): unknown[] | undefined {
-  return Array.isArray(value) ? value : undefined;
-}
-
-export function str(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
-export function num(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
-}
+// Short names for the shared raw-value readers, as the WorkloadEntry/ServiceEntry checks use them.
+export { asObject as obj, asArray as arr, asString as str, asNumber as num } from "../raw-value.js";
+import { asObject as obj } from "../raw-value.js";
 
 /** True when `key` is set on `o` to something other than undefined or null. */
 export function isSet(o: Record<string, unknown> | undefined, key: string): boolean {

@@ -18,9 +18,8 @@ export function fieldError(path: Path, message: string): FieldError {
   return { field: formatFieldPath(path), message };
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+export { isRecord } from "../raw-value.js";
+import { isRecord } from "../raw-value.js";
 
 /** The entries of `value` if it is an array, else none (the schema pass reports the wrong type). */
 export function items(value: unknown): unknown[] {
