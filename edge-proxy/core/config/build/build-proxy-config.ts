@@ -1,0 +1,70 @@
+/**
+ * @module build-proxy-config
+ * Builds the config one proxy receives (see ../proxy-config.ts) from the mesh's Istio resources:
+ * the VirtualServices bound to the proxy's gateways and visible from its namespace (delegates
+ * expanded) become virtual hosts and routes; every destination and mirror they name becomes a
+ * cluster with its endpoints and its DestinationRule's traffic policy. A pure function of its
+ * input: the same resources, in any order, give byte-identical JSON. Web APIs only.
+ */
+import { PROXY_CONFIG_VERSION, type ProxyConfig, type ProxyIdentity } from "../proxy-config.js";
+import { ClusterRegistry } from "./clusters.js";
+import { expandDelegates } from "./delegate.js";
+import { DestinationRuleIndex } from "./destination-rules.js";
+import { translateHttpRoute } from "./http-route.js";
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, type IstioObject, type ServiceEndpoints } from "./istio-objects.js";
+import { ServiceIndex } from "./service-index.js";
+import { type CompiledVirtualService, buildListeners, buildVirtualHosts } from "./virtual-hosts.js";
+import { appliesToProxy, resolveVirtualServices } from "./virtual-services.js";
+
+export type { IstioObject, ServiceEndpoints } from "./istio-objects.js";
+
+export interface BuildProxyConfigInput {
+  /** The mesh's stored resources (any kinds; VirtualService, DestinationRule, ServiceEntry and Kubernetes Service are read). */
+  resources: IstioObject[];
+  proxy: ProxyIdentity;
+  /** The registry's endpoints per service host and port. */
+  endpoints?: ServiceEndpoints[];
+  /** Kubernetes cluster domain short names resolve under. Default `cluster.local`. */
+  clusterDomain?: string;
+  /** Istio's root namespace, holding mesh-wide DestinationRules. Default `istio-system`. */
+  rootNamespace?: string;
+}
+
+export function buildProxyConfig(input: BuildProxyConfigInput): ProxyConfig {
+  const clusterDomain = input.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+  const rootNamespace = input.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
+  const proxy = normalizeProxy(input.proxy);
+  const services = new ServiceIndex(input.resources, input.endpoints ?? [], proxy.namespace, clusterDomain);
+  const rules = new DestinationRuleIndex(input.resources, { proxy, rootNamespace, clusterDomain });
+  const clusters = new ClusterRegistry(services, rules, clusterDomain);
+
+  const all = resolveVirtualServices(input.resources, clusterDomain);
+  const compiled: CompiledVirtualService[] = all
+    .filter((vs) => appliesToProxy(vs, proxy))
+    .map((vs) => ({
+      id: vs.id,
+      hosts: vs.hosts,
+      routes: expandDelegates(vs, all).map((route, i) => translateHttpRoute(route, { fallbackName: `${vs.id}/${i}`, clusters })),
+    }));
+  const virtualHosts = buildVirtualHosts(compiled, { proxy });
+  // Routes of a VirtualService that lost all its domains to an older one reach nothing: leave their clusters out.
+  const used = new Set(
+    virtualHosts.flatMap((vh) =>
+      vh.routes.flatMap((r) => [...(r.action.kind === "route" ? r.action.destinations.map((d) => d.cluster) : []), ...(r.mirrors ?? []).map((m) => m.cluster)]),
+    ),
+  );
+
+  return {
+    version: PROXY_CONFIG_VERSION,
+    proxy,
+    listeners: buildListeners(virtualHosts),
+    clusters: clusters.build(used),
+  };
+}
+
+/** A copy of the identity with labels and gateways in a stable order. */
+function normalizeProxy(proxy: ProxyIdentity): ProxyIdentity {
+  const labels: Record<string, string> = {};
+  for (const key of Object.keys(proxy.labels).sort()) labels[key] = proxy.labels[key] ?? "";
+  return { kind: proxy.kind, namespace: proxy.namespace, labels, gateways: [...new Set(proxy.gateways)].sort() };
+}

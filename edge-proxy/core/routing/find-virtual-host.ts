@@ -1,0 +1,54 @@
+/**
+ * @module find-virtual-host
+ * Picks the virtual host for a request's authority and port, with Envoy's precedence: an exact domain (or a
+ * short name of one), then the longest matching `*.` suffix, then `*`. The port's own listener is tried
+ * first, then the any-port listener (0). Work is a handful of Map probes per label of the host.
+ */
+import { expandShortName, hostOfAuthority } from "./authority.js";
+import type { CompiledVirtualHost, HostIndex, RouteTable } from "./route-table.js";
+
+/** Work counters for tests and diagnostics; pass one to see what a lookup cost. */
+export interface LookupProbe {
+  /** Map lookups made to find the virtual host: each looks at one candidate at most. */
+  indexProbes: number;
+  /** RouteMatches evaluated in the chosen virtual host (a route without matches counts one). */
+  matchesExamined: number;
+}
+
+/** The virtual host `authority` (a Host or `:authority` value, any port, case or trailing dot) names on `port`. */
+export function findVirtualHost(table: RouteTable, authority: string, port: number, probe?: LookupProbe): CompiledVirtualHost | undefined {
+  const host = hostOfAuthority(authority);
+  const own = port === 0 ? undefined : table.listeners.get(port);
+  const found = own === undefined ? undefined : lookupHost(own, host, table, probe);
+  if (found !== undefined) return found;
+  const anyPort = table.listeners.get(0);
+  return anyPort === undefined ? undefined : lookupHost(anyPort, host, table, probe);
+}
+
+function lookupHost(index: HostIndex, host: string, table: RouteTable, probe: LookupProbe | undefined): CompiledVirtualHost | undefined {
+  if (probe !== undefined) probe.indexProbes++;
+  const exact = index.exact.get(host);
+  if (exact !== undefined) return exact;
+  if (index.suffixes.size > 0) {
+    const wildcard = longestSuffixMatch(index, host, probe);
+    if (wildcard !== undefined) return wildcard;
+    // A short name may fall under a wildcard only once completed: `reviews` → `reviews.<ns>.svc.cluster.local`.
+    const expanded = expandShortName(host, table.namespace, table.clusterDomain);
+    if (expanded !== undefined) {
+      const completed = longestSuffixMatch(index, expanded, probe);
+      if (completed !== undefined) return completed;
+    }
+  }
+  return index.any;
+}
+
+/** `*.b.example.com` beats `*.example.com` for `a.b.example.com`; a wildcard never matches its bare suffix. */
+function longestSuffixMatch(index: HostIndex, name: string, probe: LookupProbe | undefined): CompiledVirtualHost | undefined {
+  for (let dot = name.indexOf("."); dot !== -1; dot = name.indexOf(".", dot + 1)) {
+    if (dot === 0 || name.length - dot - 1 > index.longestSuffix) continue;
+    if (probe !== undefined) probe.indexProbes++;
+    const hit = index.suffixes.get(name.slice(dot + 1));
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
+}
