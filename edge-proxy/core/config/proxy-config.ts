@@ -19,6 +19,13 @@ export interface ProxyConfig {
   listeners: Listener[];
   /** Every upstream cluster a route may name. */
   clusters: Cluster[];
+  /**
+   * What the proxy enforces on requests to its own workload (a sidecar's inbound side; every request a
+   * gateway receives). Absent: no policies, PERMISSIVE mTLS, the listener port is the application's.
+   */
+  inbound?: InboundConfig;
+  /** The mesh's trust: roots that sign peer certificates and serials no longer trusted. Absent: peers are not checked by the core. */
+  trust?: TrustConfig;
 }
 
 export interface ProxyIdentity {
@@ -29,6 +36,10 @@ export interface ProxyIdentity {
   labels: Record<string, string>;
   /** `namespace/name` of the Gateways a gateway proxy serves; `["mesh"]` for a sidecar. */
   gateways: string[];
+  /** The workload's name for telemetry (`source_workload`), e.g. its Deployment. */
+  workload?: string;
+  /** The workload's service account (its SPIFFE identity's `sa`). */
+  serviceAccount?: string;
 }
 
 /** One port the proxy routes HTTP for (0 = any port). */
@@ -149,6 +160,124 @@ export interface Endpoint {
   port: number;
   labels: Record<string, string>;
   weight?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inbound: PeerAuthentication, RequestAuthentication and AuthorizationPolicy resolved for one workload.
+
+/** The mesh's mutual TLS mode for a port: STRICT needs a peer certificate, PERMISSIVE takes both, DISABLE plain text only. */
+export type MtlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
+
+export interface InboundConfig {
+  /** The ports the workload serves: the port traffic arrives on and the application's port behind it. */
+  ports: InboundPort[];
+  peerAuthentication: PeerAuthenticationConfig;
+  /** JWT rules of every RequestAuthentication selecting the workload (a token must satisfy one of them). */
+  jwtRules: JwtRule[];
+  /** AuthorizationPolicies selecting the workload, oldest first; evaluated CUSTOM → DENY → ALLOW. */
+  authorizationPolicies: AuthorizationPolicyConfig[];
+}
+
+export interface InboundPort {
+  /** The port requests arrive on (the Service's targetPort, which the sidecar captures). */
+  port: number;
+  /** Where the application listens; usually the same number. */
+  targetPort: number;
+  /** The Service port name (`http-web`), for protocol sniffing by name. */
+  name?: string;
+}
+
+export interface PeerAuthenticationConfig {
+  /** The workload-wide mode (workload policy, else namespace, else mesh-wide, else PERMISSIVE). */
+  mode: MtlsMode;
+  /** Per-port overrides (keys are port numbers as strings), from the workload policy's portLevelMtls. */
+  portLevel?: Record<string, MtlsMode>;
+  /** `namespace/name` of the PeerAuthentication the mode came from, for diagnostics. */
+  policy?: string;
+}
+
+/** One RequestAuthentication `jwtRules` entry. */
+export interface JwtRule {
+  /** `namespace/name` of the RequestAuthentication. */
+  policy: string;
+  issuer: string;
+  /** Accepted `aud` values; empty or absent: any audience. */
+  audiences?: string[];
+  /** Fetched through the host and cached; ignored when `jwks` is given. */
+  jwksUri?: string;
+  /** Inline JWKS (JSON text). */
+  jwks?: string;
+  /** Where the token is looked for; all absent: `Authorization: Bearer <token>`. */
+  fromHeaders?: { name: string; prefix?: string }[];
+  fromParams?: string[];
+  fromCookies?: string[];
+  /** Header that receives the verified payload, base64url-encoded JSON. */
+  outputPayloadToHeader?: string;
+  /** Keep the token on the request sent upstream (default: removed). */
+  forwardOriginalToken?: boolean;
+  outputClaimToHeaders?: { header: string; claim: string }[];
+}
+
+export type AuthorizationAction = "ALLOW" | "DENY" | "AUDIT" | "CUSTOM";
+
+/** An AuthorizationPolicy as Istio writes it, with names resolved; an empty `rules` list matches no request. */
+export interface AuthorizationPolicyConfig {
+  /** `namespace/name`. */
+  name: string;
+  action: AuthorizationAction;
+  /** The extension provider a CUSTOM policy delegates to. */
+  provider?: string;
+  rules: AuthorizationRule[];
+}
+
+/** Holds when one `from` holds (or none is given), one `to` holds (or none), and every `when` holds. */
+export interface AuthorizationRule {
+  from?: { source: AuthorizationSource }[];
+  to?: { operation: AuthorizationOperation }[];
+  when?: AuthorizationCondition[];
+}
+
+export interface AuthorizationSource {
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+}
+
+export interface AuthorizationOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+
+export interface AuthorizationCondition {
+  /** `request.headers[x-token]`, `source.ip`, `request.auth.claims[groups]`, `destination.port`, ... */
+  key: string;
+  values?: string[];
+  notValues?: string[];
+}
+
+/** The mesh's certificate trust, from the control plane's CA (issue 3). */
+export interface TrustConfig {
+  /** SPIFFE trust domain, `cluster.local` by default. */
+  trustDomain: string;
+  /** PEM root certificates peers' chains must end in (several during a root rotation). */
+  roots: string[];
+  /** Lowercase hex serials of revoked certificates: a peer presenting one is refused. */
+  revokedSerials: string[];
 }
 
 export interface TrafficPolicy {

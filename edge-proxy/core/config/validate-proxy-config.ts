@@ -5,9 +5,11 @@
  * control plane is refused rather than half-understood), value ranges, and the references inside
  * it: every destination and mirror names a cluster that exists, a route's weights sum to 100,
  * cluster names follow `outbound|<port>|<subset>|<host>` and are unique, listener ports are unique.
+ * The `inbound` and `trust` sections' schemas and value checks are in ./validate-inbound.ts.
  */
 import { z } from "zod";
 import { PROXY_CONFIG_VERSION, type ProxyConfig } from "./proxy-config.js";
+import { inboundSchema, trustSchema } from "./validate-inbound.js";
 
 export interface ProxyConfigError {
   /** Where, e.g. `listeners[0].virtualHosts[1].routes[0].action.destinations[0].cluster`. */
@@ -172,9 +174,13 @@ export const proxyConfigSchema = z.strictObject({
     namespace: z.string().min(1),
     labels: stringMap,
     gateways: z.array(z.string().min(1)),
+    workload: z.string().min(1).optional(),
+    serviceAccount: z.string().min(1).optional(),
   }),
   listeners: z.array(listener),
   clusters: z.array(cluster),
+  inbound: inboundSchema.optional(),
+  trust: trustSchema.optional(),
 });
 
 // The schema and the contract must describe the same data.

@@ -3,14 +3,16 @@
  * Builds the config one proxy receives (see ../proxy-config.ts) from the mesh's Istio resources:
  * the VirtualServices bound to the proxy's gateways and visible from its namespace (delegates
  * expanded) become virtual hosts and routes; every destination and mirror they name becomes a
- * cluster with its endpoints and its DestinationRule's traffic policy. A pure function of its
+ * cluster with its endpoints and its DestinationRule's traffic policy; the security policies
+ * selecting the proxy's workload become its inbound config (./inbound.ts). A pure function of its
  * input: the same resources, in any order, give byte-identical JSON. Web APIs only.
  */
-import { PROXY_CONFIG_VERSION, type ProxyConfig, type ProxyIdentity } from "../proxy-config.js";
+import { PROXY_CONFIG_VERSION, type ProxyConfig, type ProxyIdentity, type TrustConfig } from "../proxy-config.js";
 import { ClusterRegistry } from "./clusters.js";
 import { expandDelegates } from "./delegate.js";
 import { DestinationRuleIndex } from "./destination-rules.js";
 import { translateHttpRoute } from "./http-route.js";
+import { DEFAULT_TRUST_DOMAIN, buildInbound } from "./inbound.js";
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, type IstioObject, type ServiceEndpoints } from "./istio-objects.js";
 import { ServiceIndex } from "./service-index.js";
 import { type CompiledVirtualService, buildListeners, buildVirtualHosts } from "./virtual-hosts.js";
@@ -26,8 +28,10 @@ export interface BuildProxyConfigInput {
   endpoints?: ServiceEndpoints[];
   /** Kubernetes cluster domain short names resolve under. Default `cluster.local`. */
   clusterDomain?: string;
-  /** Istio's root namespace, holding mesh-wide DestinationRules. Default `istio-system`. */
+  /** Istio's root namespace, holding mesh-wide DestinationRules and security policies. Default `istio-system`. */
   rootNamespace?: string;
+  /** The mesh's certificate trust (CA roots, revoked serials); copied to the output when given. */
+  trust?: TrustConfig;
 }
 
 export function buildProxyConfig(input: BuildProxyConfigInput): ProxyConfig {
@@ -54,11 +58,23 @@ export function buildProxyConfig(input: BuildProxyConfigInput): ProxyConfig {
     ),
   );
 
-  return {
+  const config: ProxyConfig = {
     version: PROXY_CONFIG_VERSION,
     proxy,
     listeners: buildListeners(virtualHosts),
     clusters: clusters.build(used),
+    inbound: buildInbound(input.resources, proxy, { rootNamespace, clusterDomain, trustDomain: input.trust?.trustDomain ?? DEFAULT_TRUST_DOMAIN }),
+  };
+  if (input.trust) config.trust = normalizeTrust(input.trust);
+  return config;
+}
+
+/** A copy of the trust with roots de-duplicated (order kept) and revoked serials lower case, unique and sorted. */
+function normalizeTrust(trust: TrustConfig): TrustConfig {
+  return {
+    trustDomain: trust.trustDomain,
+    roots: [...new Set(trust.roots)],
+    revokedSerials: [...new Set(trust.revokedSerials.map((s) => s.toLowerCase()))].sort(),
   };
 }
 
@@ -66,5 +82,8 @@ export function buildProxyConfig(input: BuildProxyConfigInput): ProxyConfig {
 function normalizeProxy(proxy: ProxyIdentity): ProxyIdentity {
   const labels: Record<string, string> = {};
   for (const key of Object.keys(proxy.labels).sort()) labels[key] = proxy.labels[key] ?? "";
-  return { kind: proxy.kind, namespace: proxy.namespace, labels, gateways: [...new Set(proxy.gateways)].sort() };
+  const out: ProxyIdentity = { kind: proxy.kind, namespace: proxy.namespace, labels, gateways: [...new Set(proxy.gateways)].sort() };
+  if (proxy.workload !== undefined) out.workload = proxy.workload;
+  if (proxy.serviceAccount !== undefined) out.serviceAccount = proxy.serviceAccount;
+  return out;
 }

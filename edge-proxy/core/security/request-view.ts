@@ -1,0 +1,83 @@
+/**
+ * @module security/request-view
+ * One request's authorization attributes with the derived values computed at most once, when a
+ * matcher first asks: parsed IPs, the host without its port, and the peer identity's parts
+ * (`<trust domain>/ns/<namespace>/sa/<service account>`, Istio's principal form).
+ */
+import { hostOfAuthority } from "../routing/authority.js";
+import { parseIp } from "./ip-block.js";
+import type { AuthorizationAttributes } from "./types.js";
+
+/** The parts of a principal `cluster.local/ns/default/sa/sleep`. */
+export interface PrincipalParts {
+  trustDomain: string;
+  namespace: string;
+  serviceAccount: string;
+}
+
+/** Splits Istio's principal form; undefined when the principal does not have it. */
+export function parsePrincipal(principal: string): PrincipalParts | undefined {
+  const parts = principal.split("/");
+  for (let i = 1; i + 3 < parts.length; i++) {
+    if (parts[i] === "ns" && parts[i + 2] === "sa") {
+      return { trustDomain: parts.slice(0, i).join("/"), namespace: parts[i + 1]!, serviceAccount: parts.slice(i + 3).join("/") };
+    }
+  }
+  return undefined;
+}
+
+const UNSET = Symbol("unset");
+
+export class RequestView {
+  private sourceIpCache: Uint8Array | undefined | typeof UNSET = UNSET;
+  private remoteIpCache: Uint8Array | undefined | typeof UNSET = UNSET;
+  private destinationIpCache: Uint8Array | undefined | typeof UNSET = UNSET;
+  private identityCache: PrincipalParts | undefined | typeof UNSET = UNSET;
+  private hostCache: string | undefined;
+  private authorityCache: string | undefined;
+
+  constructor(readonly attributes: AuthorizationAttributes) {}
+
+  get sourceIp(): Uint8Array | undefined {
+    if (this.sourceIpCache === UNSET) this.sourceIpCache = ipOf(this.attributes.sourceIp);
+    return this.sourceIpCache;
+  }
+
+  get remoteIp(): Uint8Array | undefined {
+    if (this.remoteIpCache === UNSET) this.remoteIpCache = this.attributes.remoteIp === undefined ? this.sourceIp : ipOf(this.attributes.remoteIp);
+    return this.remoteIpCache;
+  }
+
+  get destinationIp(): Uint8Array | undefined {
+    if (this.destinationIpCache === UNSET) this.destinationIpCache = ipOf(this.attributes.destinationIp);
+    return this.destinationIpCache;
+  }
+
+  get identity(): PrincipalParts | undefined {
+    if (this.identityCache === UNSET) {
+      const p = this.attributes.principal;
+      this.identityCache = p === undefined ? undefined : parsePrincipal(p);
+    }
+    return this.identityCache;
+  }
+
+  /** `ns/sa` of the peer. */
+  get serviceAccount(): string | undefined {
+    const id = this.identity;
+    return id === undefined ? undefined : `${id.namespace}/${id.serviceAccount}`;
+  }
+
+  /** The host without its port, lower case. */
+  get host(): string {
+    return (this.hostCache ??= hostOfAuthority(this.attributes.host));
+  }
+
+  /** The authority with its port, lower case. */
+  get authority(): string {
+    return (this.authorityCache ??= this.attributes.host.toLowerCase());
+  }
+}
+
+function ipOf(text: string | undefined): Uint8Array | undefined {
+  return text === undefined ? undefined : parseIp(text);
+}
