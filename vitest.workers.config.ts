@@ -2,6 +2,7 @@
 // and the real migrations applied by test/workers/apply-migrations.ts.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { buildSync } from "esbuild";
 import { defineConfig } from "vitest/config";
 import { loadCorpus } from "./test/corpus.js";
 
@@ -16,6 +17,12 @@ function testIssuer() {
   return { issuers: JSON.stringify(issuers), privateJwk: JSON.stringify({ ...privateKey.export({ format: "jwk" }), kid: "test-cluster", alg: "RS256" }) };
 }
 
+/** The conformance suite's upstream Worker, bundled to one module (auxiliary Workers take JavaScript). */
+function upstreamWorkerScript(): string {
+  const built = buildSync({ entryPoints: ["./test/workers/upstream-worker.ts"], bundle: true, format: "esm", platform: "neutral", write: false });
+  return built.outputFiles[0]?.text ?? "";
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   const issuer = testIssuer();
@@ -26,6 +33,8 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           cf: false,
+          workers: [{ name: "conformance-upstreams", modules: true, script: upstreamWorkerScript(), compatibilityDate: "2026-04-01" }],
+          serviceBindings: { UPSTREAMS: "conformance-upstreams" },
           bindings: {
             TEST_MIGRATIONS: migrations,
             // Every YAML document of ../shared/istio-corpus, for the corpus tests.

@@ -12,6 +12,8 @@ declare global {
       WEFT_JOIN_TOKEN_SECRET: string;
       WEFT_TRUSTED_ISSUERS: string;
       TEST_ISSUER_PRIVATE_JWK: string;
+      /** The conformance suite's upstream Worker (test/workers/upstream-worker.ts). */
+      UPSTREAMS: Fetcher;
     }
   }
 }

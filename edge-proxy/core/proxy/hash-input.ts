@@ -1,0 +1,39 @@
+/**
+ * @module proxy/hash-input
+ * The request facts a consistent-hash load balancer may read (header, cookie, query parameter, source
+ * IP), each parsed only when asked for.
+ */
+import type { HashInput } from "../upstream/types.js";
+
+export class RequestHashInput implements HashInput {
+  private cookies: Map<string, string> | undefined;
+  private query: URLSearchParams | undefined;
+
+  constructor(
+    private readonly headers: Headers,
+    private readonly search: string,
+    readonly sourceIp: string | undefined,
+  ) {}
+
+  header(name: string): string | undefined {
+    return this.headers.get(name) ?? undefined;
+  }
+
+  cookie(name: string): string | undefined {
+    if (this.cookies === undefined) {
+      this.cookies = new Map();
+      for (const part of (this.headers.get("cookie") ?? "").split(";")) {
+        const eq = part.indexOf("=");
+        if (eq <= 0) continue;
+        const key = part.slice(0, eq).trim();
+        if (!this.cookies.has(key)) this.cookies.set(key, part.slice(eq + 1).trim());
+      }
+    }
+    return this.cookies.get(name);
+  }
+
+  queryParam(name: string): string | undefined {
+    this.query ??= new URLSearchParams(this.search);
+    return this.query.get(name) ?? undefined;
+  }
+}

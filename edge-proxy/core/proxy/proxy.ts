@@ -1,0 +1,477 @@
+/**
+ * @module proxy/proxy
+ * The proxy engine both Weft proxies run. `createProxy(config, host)` compiles a ProxyConfig (route table,
+ * per-cluster upstream state, inbound security) and returns three pipelines of named stages, as in
+ * linkerd2-proxy:
+ *
+ * - outbound (a sidecar's workload calling out): trace → route (NR) → CORS → fault (DI, FI) →
+ *   redirect / direct response / forward (header operations, rewrite, circuit breaker UO, load balancer
+ *   UH, retries and timeouts UF UT URX) → mirrors → response headers and CORS → telemetry;
+ * - inbound (requests to the sidecar's own workload): trace → peer authentication → request
+ *   authentication → authorization → forward to the application's port → telemetry;
+ * - gateway (an edge or ingress gateway): inbound security on the gateway's own policies, then outbound.
+ *
+ * `update(config)` swaps the config between requests; upstream state (outlier ejections, least-request
+ * counts, circuit breakers) is kept for clusters whose definition did not change.
+ */
+import type { Cluster, ProxyConfig, Route, WeightedDestination } from "../config/proxy-config.js";
+import { createRouteTable, type RouteTable } from "../routing/route-table.js";
+import { routeRequest, type RouteDecision } from "../routing/match-request.js";
+import { pickDestination } from "../routing/pick-destination.js";
+import { createInboundSecurity } from "../security/inbound-security.js";
+import type { InboundSecurity, PeerInfo } from "../security/types.js";
+import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.js";
+import { propagateTrace } from "../telemetry/trace-context.js";
+import type { RequestRecord, ResponseFlag, TelemetrySink, WorkloadInfo } from "../telemetry/types.js";
+import { createUpstreamCluster } from "../upstream/upstream-cluster.js";
+import type { UpstreamCluster } from "../upstream/types.js";
+import { answerPreflight, decorateCorsResponse, isPreflight } from "./cors.js";
+import { forward, type ForwardRequest, type ForwardResult } from "./forward.js";
+import { RequestHashInput } from "./hash-input.js";
+import { applyRequestHeaders, applyResponseHeaders } from "./header-operations.js";
+import type { ProxyHost } from "./host.js";
+import { LOCAL_REPLIES, localResponse, type LocalReply } from "./local-reply.js";
+import { meterBody } from "./metered-body.js";
+import { retryConditions } from "./retry-policy.js";
+import { redirectLocation, rewritePath } from "./rewrite.js";
+
+/** Bodies up to this size are buffered so retries and mirrors can send them again; larger ones stream once. */
+export const REPLAY_BUFFER_LIMIT = 1024 * 1024;
+
+export interface OutboundContext {
+  /** The port the request was sent to (selects the listener); default the URL's port, else 80 / 443. */
+  port?: number;
+  /** The gateway the request came through (`namespace/name`); a sidecar's is `mesh`. */
+  gateway?: string;
+  /** The downstream peer: its IP feeds `sourceIp` hashing; a gateway checks it against its policies. */
+  peer?: PeerInfo;
+  /** Aborted when the downstream goes away (flag DC). */
+  signal?: AbortSignal;
+}
+
+export interface InboundContext {
+  peer: PeerInfo;
+  signal?: AbortSignal;
+}
+
+export interface Proxy {
+  readonly config: ProxyConfig;
+  /** Istio's standard metrics of every request handled, `render()` gives Prometheus text. */
+  readonly metrics: IstioMetrics;
+  outbound(request: Request, context?: OutboundContext): Promise<Response>;
+  inbound(request: Request, context: InboundContext): Promise<Response>;
+  gateway(request: Request, context: InboundContext & { gateway?: string }): Promise<Response>;
+  /** Replaces the config; throws (and keeps the old one) when it cannot be compiled. */
+  update(config: ProxyConfig): void;
+  /** The runtime state of a cluster (ejections, limits), for diagnostics and tests. */
+  upstream(cluster: string): UpstreamCluster | undefined;
+}
+
+interface Compiled {
+  config: ProxyConfig;
+  table: RouteTable;
+  upstreams: Map<string, { key: string; state: UpstreamCluster }>;
+  security: InboundSecurity;
+  self: WorkloadInfo;
+}
+
+export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
+  const now = host.now?.bind(host) ?? Date.now;
+  const random = host.random?.bind(host) ?? Math.random;
+  const randomBytes = host.randomBytes?.bind(host) ?? ((n: number) => crypto.getRandomValues(new Uint8Array(n)));
+  const sleep = host.sleep?.bind(host) ?? defaultSleep;
+  const fetchJwks = host.fetchJwks?.bind(host) ?? defaultFetchJwks;
+  const metrics = createIstioMetrics();
+  const sinks: TelemetrySink[] = [metrics, ...(host.telemetry ?? [])];
+  const emit = (record: RequestRecord) => {
+    for (const sink of sinks) sink.record(record);
+  };
+
+  const compile = (next: ProxyConfig, previous: Compiled | undefined): Compiled => {
+    const table = createRouteTable(next);
+    const upstreams = new Map<string, { key: string; state: UpstreamCluster }>();
+    for (const cluster of next.clusters) {
+      const key = JSON.stringify(cluster);
+      const old = previous?.upstreams.get(cluster.name);
+      upstreams.set(cluster.name, old !== undefined && old.key === key ? old : { key, state: createUpstreamCluster(cluster, { now, random }) });
+    }
+    const security = createInboundSecurity(next.inbound, next.trust, { fetchJwks, now, ...(host.customAuthorizers ? { customAuthorizers: host.customAuthorizers } : {}) });
+    return { config: next, table, upstreams, security, self: selfInfo(next) };
+  };
+
+  let current = compile(config, undefined);
+  const inboundClusters = new Map<number, UpstreamCluster>();
+  /** The local application on `port`, as Istio's `inbound|<port>||` cluster. */
+  const inboundCluster = (port: number): UpstreamCluster => {
+    let upstream = inboundClusters.get(port);
+    if (upstream === undefined) {
+      const cluster: Cluster = { name: `inbound|${port}||`, host: "127.0.0.1", port, endpoints: [{ address: "127.0.0.1", port, labels: {} }], policy: { loadBalancer: { kind: "ROUND_ROBIN" } } };
+      upstream = createUpstreamCluster(cluster, { now, random });
+      inboundClusters.set(port, upstream);
+    }
+    return upstream;
+  };
+
+  const base = { now, random, randomBytes, sleep, host, emit };
+
+  const outbound = async (exchange: Exchange, context: OutboundContext): Promise<Response> => {
+    const state = current;
+    const url = exchange.url;
+    const port = context.port ?? (url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80);
+    const decision = routeRequest(state.table, {
+      authority: exchange.authority,
+      port,
+      method: exchange.request.method,
+      path: url.pathname + url.search,
+      scheme: url.protocol === "https:" ? "https" : "http",
+      headers: exchange.headers,
+      source: { labels: state.config.proxy.labels, namespace: state.config.proxy.namespace },
+      ...(context.gateway !== undefined ? { gateway: context.gateway } : {}),
+    });
+    exchange.record.source = state.self;
+    if (decision === undefined) return exchange.reply(LOCAL_REPLIES.noRoute, base);
+    return routeStages(state, exchange, decision, port, context);
+  };
+
+  const routeStages = async (state: Compiled, exchange: Exchange, decision: RouteDecision, port: number, context: OutboundContext): Promise<Response> => {
+    const route = decision.route;
+    const request = exchange.request;
+    exchange.record.routeName = route.name;
+    // CORS preflights are answered before faults and routing, as Envoy's filter chain does.
+    if (route.cors !== undefined && isPreflight(request)) {
+      const answer = answerPreflight(route.cors, request);
+      if (answer !== undefined) return exchange.finish(answer, [], base);
+    }
+    const flags: ResponseFlag[] = [];
+    const fault = route.fault;
+    if (fault?.delay !== undefined && chance(fault.delay.percentage, random)) {
+      flags.push("DI");
+      await sleep(fault.delay.fixedDelayMs, context.signal);
+    }
+    if (fault?.abort !== undefined && chance(fault.abort.percentage, random)) {
+      flags.push("FI");
+      return exchange.reply(LOCAL_REPLIES.faultAbort, base, fault.abort.httpStatus, flags);
+    }
+    const action = route.action;
+    if (action.kind === "redirect") {
+      const location = redirectLocation(action, exchange.url, port);
+      return exchange.finish(new Response(null, { status: action.code, headers: { location } }), flags, base, route);
+    }
+    if (action.kind === "direct") {
+      const body = action.body ?? null;
+      return exchange.finish(new Response(body, { status: action.status, headers: body === null ? {} : { "content-type": "text/plain" } }), flags, base, route);
+    }
+    const destination = pickDestination(action.destinations, random);
+    const upstream = state.upstreams.get(destination.cluster)?.state;
+    if (upstream === undefined) return exchange.reply(LOCAL_REPLIES.noHealthyUpstream, base, undefined, [...flags, "UH"]);
+    exchange.describeDestination(upstream.cluster);
+
+    const headers = exchange.headers;
+    applyRequestHeaders(headers, destination.headers, route.headers);
+    let pathAndQuery = exchange.url.pathname + exchange.url.search;
+    let authority = exchange.authority;
+    if (action.rewrite !== undefined) {
+      const match = decision.matchIndex >= 0 ? route.match[decision.matchIndex] : undefined;
+      pathAndQuery = rewritePath(action.rewrite, pathAndQuery, match);
+      if (action.rewrite.authority !== undefined) authority = action.rewrite.authority;
+    }
+    headers.set("host", authority);
+    headers.set("x-forwarded-proto", exchange.url.protocol.slice(0, -1));
+    const replays = (route.retries?.attempts ?? 0) > 0 || (route.mirrors?.length ?? 0) > 0;
+    const body = await exchange.upstreamBody(replays);
+    const upstreamRequest: ForwardRequest = { url: `${exchange.url.protocol}//${authority}${pathAndQuery}`, method: request.method, headers, body };
+
+    if (route.mirrors !== undefined) mirror(state, route, upstreamRequest, exchange);
+    const result = await forward(upstreamRequest, upstream, {
+      host,
+      sleep,
+      random,
+      now,
+      retry: route.retries !== undefined && route.retries.attempts > 0 ? retryConditions(route.retries) : undefined,
+      timeoutMs: route.timeoutMs,
+      hash: new RequestHashInput(headers, exchange.url.search, context.peer?.sourceIp),
+      downstreamSignal: context.signal,
+      direction: "outbound",
+    });
+    return exchange.upstreamResult(result, [...flags, ...result.flags], base, route, destination);
+  };
+
+  /** Fire and forget: a copy to each mirror cluster (Host gets `-shadow`), its response and errors ignored. */
+  const mirror = (state: Compiled, route: Route, original: ForwardRequest, exchange: Exchange) => {
+    for (const m of route.mirrors ?? []) {
+      if (!chance(m.percentage, random)) continue;
+      const upstream = state.upstreams.get(m.cluster)?.state;
+      if (upstream === undefined) continue;
+      const headers = new Headers(original.headers);
+      headers.set("host", shadowHost(headers.get("host") ?? exchange.authority));
+      const body = original.body instanceof ArrayBuffer ? original.body : null;
+      const work = forward({ ...original, headers, body }, upstream, {
+        host,
+        sleep,
+        random,
+        now,
+        retry: undefined,
+        timeoutMs: route.timeoutMs,
+        hash: new RequestHashInput(headers, exchange.url.search, undefined),
+        downstreamSignal: undefined,
+        direction: "outbound",
+      }).then((r) => r.response?.body?.cancel().catch(() => {}));
+      if (host.waitUntil) host.waitUntil(work);
+      else work.catch(() => {});
+    }
+  };
+
+  const secure = async (request: Request, context: InboundContext, start: number, reporter: RequestRecord["reporter"]) => {
+    const state = current;
+    const exchange = new Exchange(request, start, randomBytes, reporter, context.peer);
+    const decision = await state.security.check(exchange.requestWithHeaders(), context.peer);
+    return { state, exchange, decision };
+  };
+
+  const inbound = async (request: Request, context: InboundContext): Promise<Response> => {
+    const { state, exchange, decision } = await secure(request, context, now(), "destination");
+    exchange.record.destination = state.self;
+    exchange.record.source = peerWorkload(context.peer);
+    exchange.record.connectionSecurityPolicy = context.peer.mtls ? "mutual_tls" : "none";
+    if (!decision.allowed) return exchange.finish(decision.response, decision.flag ? [decision.flag as ResponseFlag] : [], base, undefined, undefined, decision.details);
+    exchange.adopt(decision.request);
+    const port = context.peer.port;
+    const mapping = state.config.inbound?.ports.find((p) => p.port === port);
+    const targetPort = mapping?.targetPort ?? port;
+    const upstream = inboundCluster(targetPort);
+    exchange.record.upstreamCluster = upstream.cluster.name;
+    const body = await exchange.upstreamBody(false);
+    const result = await forward({ url: exchange.url.href, method: request.method, headers: exchange.headers, body }, upstream, {
+      host,
+      sleep,
+      random,
+      now,
+      retry: undefined,
+      timeoutMs: undefined,
+      hash: new RequestHashInput(exchange.headers, exchange.url.search, context.peer.sourceIp),
+      downstreamSignal: context.signal,
+      direction: "inbound",
+    });
+    return exchange.upstreamResult(result, result.flags, base);
+  };
+
+  const gateway = async (request: Request, context: InboundContext & { gateway?: string }): Promise<Response> => {
+    const { exchange, decision } = await secure(request, context, now(), "source");
+    if (!decision.allowed) return exchange.finish(decision.response, decision.flag ? [decision.flag as ResponseFlag] : [], base, undefined, undefined, decision.details);
+    exchange.adopt(decision.request);
+    const outboundContext: OutboundContext = { port: context.peer.port, peer: context.peer };
+    if (context.gateway !== undefined) outboundContext.gateway = context.gateway;
+    if (context.signal !== undefined) outboundContext.signal = context.signal;
+    return outbound(exchange, outboundContext);
+  };
+
+  return {
+    get config() {
+      return current.config;
+    },
+    metrics,
+    outbound: (request, context = {}) => outbound(new Exchange(request, now(), randomBytes, "source", context.peer), context),
+    inbound,
+    gateway,
+    update(config: ProxyConfig) {
+      current = compile(config, current);
+    },
+    upstream: (name) => current.upstreams.get(name)?.state,
+  };
+}
+
+type Base = {
+  now: () => number;
+  random: () => number;
+  emit: (record: RequestRecord) => void;
+};
+
+/**
+ * One request passing through: its parsed URL and mutable headers (trace headers set on arrival), the
+ * telemetry record being filled in, and how the response is finished and metered.
+ */
+class Exchange {
+  readonly url: URL;
+  readonly headers: Headers;
+  readonly authority: string;
+  readonly record: RequestRecord;
+  request: Request;
+
+  constructor(request: Request, start: number, randomBytes: (n: number) => Uint8Array, reporter: RequestRecord["reporter"], peer: PeerInfo | undefined) {
+    this.request = request;
+    this.url = new URL(request.url);
+    this.headers = new Headers(request.headers);
+    this.authority = this.headers.get("host") ?? this.url.host;
+    const trace = propagateTrace(this.headers, randomBytes);
+    const record: RequestRecord = {
+      reporter,
+      startTime: start,
+      durationMs: 0,
+      method: request.method,
+      path: this.url.pathname + this.url.search,
+      authority: this.authority,
+      protocol: "HTTP/1.1",
+      scheme: this.url.protocol.slice(0, -1),
+      responseCode: 0,
+      responseFlags: [],
+      requestBytes: 0,
+      responseBytes: 0,
+      source: {},
+      destination: {},
+      connectionSecurityPolicy: "unknown",
+    };
+    const userAgent = this.headers.get("user-agent");
+    if (userAgent !== null) record.userAgent = userAgent;
+    const forwardedFor = this.headers.get("x-forwarded-for");
+    if (forwardedFor !== null) record.xForwardedFor = forwardedFor;
+    record.requestId = trace.requestId;
+    record.traceId = trace.traceId;
+    record.spanId = trace.spanId;
+    if (peer !== undefined) record.downstreamRemoteAddress = peer.sourceIp;
+    this.record = record;
+  }
+
+  /** The request as security sees it: the received one with trace headers added. */
+  requestWithHeaders(): Request {
+    return new Request(this.request, { headers: this.headers });
+  }
+
+  /** Continues with the request security passed on (JWT removed, claim headers added). */
+  adopt(request: Request): void {
+    this.request = request;
+    const headers = request.headers;
+    for (const name of [...this.headers.keys()]) if (!headers.has(name)) this.headers.delete(name);
+    headers.forEach((value, name) => this.headers.set(name, value));
+  }
+
+  describeDestination(cluster: Cluster): void {
+    const record = this.record;
+    record.upstreamCluster = cluster.name;
+    record.destinationService = cluster.host;
+    const parts = cluster.host.split(".");
+    if (parts.length >= 3 && parts[2] === "svc") {
+      record.destinationServiceName = parts[0];
+      record.destinationServiceNamespace = parts[1];
+    } else record.destinationServiceName = cluster.host;
+  }
+
+  /** The body to send upstream: buffered when it may be sent again (retries, mirrors) and small enough, else streamed once. */
+  async upstreamBody(replays: boolean): Promise<ArrayBuffer | ReadableStream<Uint8Array> | null> {
+    const body = this.request.body;
+    if (body === null) return null;
+    const length = Number(this.request.headers.get("content-length") ?? Number.NaN);
+    if (replays && (Number.isNaN(length) || length <= REPLAY_BUFFER_LIMIT)) {
+      const buffer = await this.request.arrayBuffer();
+      this.record.requestBytes = buffer.byteLength;
+      return buffer;
+    }
+    return meterBody(body, (bytes) => {
+      this.record.requestBytes = bytes;
+    });
+  }
+
+  /** Answers with one of Envoy's local replies. */
+  reply(reply: LocalReply, base: Base, status?: number, flags?: ResponseFlag[]): Response {
+    return this.finish(localResponse(reply, status), flags ?? (reply.flag ? [reply.flag] : []), base, undefined, undefined, reply.details);
+  }
+
+  upstreamResult(result: ForwardResult, flags: ResponseFlag[], base: Base, route?: Route, destination?: WeightedDestination): Response {
+    const record = this.record;
+    if (result.endpoint !== undefined) {
+      record.upstreamHost = `${result.endpoint.address}:${result.endpoint.port}`;
+      record.destination = { ...record.destination, ...endpointWorkload(result.endpoint.labels) };
+    }
+    if (result.retries > 0) record.retries = result.retries;
+    if (result.upstreamServiceTimeMs !== undefined) record.upstreamServiceTimeMs = result.upstreamServiceTimeMs;
+    if (result.response === undefined) {
+      const reply = result.reply ?? LOCAL_REPLIES.reset;
+      return this.finish(localResponse(reply), flags, base, route, destination, reply.details, result.setCookie);
+    }
+    let response = result.response;
+    // Upstream responses have immutable headers in some runtimes: copy them once.
+    response = new Response(response.body, { status: response.status, statusText: response.statusText, headers: new Headers(response.headers) });
+    if (result.upstreamServiceTimeMs !== undefined) response.headers.set("x-envoy-upstream-service-time", String(result.upstreamServiceTimeMs));
+    return this.finish(response, flags, base, route, destination, "via_upstream", result.setCookie);
+  }
+
+  /** Applies response header operations and CORS, then meters the body; the record is emitted when it ends. */
+  finish(response: Response, flags: ResponseFlag[], base: Base, route?: Route, destination?: WeightedDestination, details?: string, setCookie?: string): Response {
+    const record = this.record;
+    record.responseFlags = flags;
+    if (details !== undefined) record.responseCodeDetails = details;
+    let headers: Headers = response.headers;
+    if (route !== undefined && (route.headers?.response !== undefined || destination?.headers?.response !== undefined || route.cors !== undefined) || setCookie !== undefined) {
+      headers = new Headers(response.headers);
+      applyResponseHeaders(headers, destination?.headers, route?.headers);
+      if (route?.cors !== undefined) decorateCorsResponse(route.cors, this.request, headers);
+      if (setCookie !== undefined) headers.append("set-cookie", setCookie);
+    }
+    const status = response.status;
+    record.responseCode = status;
+    const body = meterBody(response.body, (bytes, end) => {
+      record.responseBytes = bytes;
+      if (end === "cancelled" && !record.responseFlags.includes("DC")) record.responseFlags = [...record.responseFlags, "DC"];
+      record.durationMs = Math.max(0, base.now() - record.startTime);
+      base.emit(record);
+    });
+    return new Response(body, { status, statusText: response.statusText, headers });
+  }
+}
+
+/** Envoy's shadow authority: `-shadow` after the host name, before any port (`ratings:9080` → `ratings-shadow:9080`). */
+export function shadowHost(authority: string): string {
+  const port = /:\d+$/.exec(authority);
+  return port === null ? `${authority}-shadow` : `${authority.slice(0, port.index)}-shadow${port[0]}`;
+}
+
+function chance(percentage: number, random: () => number): boolean {
+  return percentage >= 100 || (percentage > 0 && random() * 100 < percentage);
+}
+
+function selfInfo(config: ProxyConfig): WorkloadInfo {
+  const proxy = config.proxy;
+  const info: WorkloadInfo = { namespace: proxy.namespace };
+  if (proxy.workload !== undefined) info.workload = proxy.workload;
+  if (proxy.serviceAccount !== undefined) info.principal = `${config.trust?.trustDomain ?? "cluster.local"}/ns/${proxy.namespace}/sa/${proxy.serviceAccount}`;
+  const app = proxy.labels.app ?? proxy.labels["app.kubernetes.io/name"];
+  if (app !== undefined) info.app = app;
+  const version = proxy.labels.version ?? proxy.labels["app.kubernetes.io/version"];
+  if (version !== undefined) info.version = version;
+  return info;
+}
+
+function endpointWorkload(labels: Record<string, string>): WorkloadInfo {
+  const info: WorkloadInfo = {};
+  const app = labels.app ?? labels["app.kubernetes.io/name"];
+  if (app !== undefined) info.app = app;
+  const version = labels.version ?? labels["app.kubernetes.io/version"];
+  if (version !== undefined) info.version = version;
+  return info;
+}
+
+/** The calling workload as its SPIFFE ID tells it. */
+function peerWorkload(peer: PeerInfo): WorkloadInfo {
+  if (peer.spiffeId === undefined) return {};
+  const principal = peer.spiffeId.replace(/^spiffe:\/\//, "");
+  const match = /^[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
+  return match ? { principal, namespace: match[1] as string } : { principal };
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+async function defaultFetchJwks(uri: string): Promise<unknown> {
+  const response = await fetch(uri);
+  if (!response.ok) throw new Error(`JWKS ${uri}: HTTP ${response.status}`);
+  return response.json();
+}
