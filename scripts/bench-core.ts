@@ -1,16 +1,27 @@
 /**
  * @module bench-core
- * Benchmarks the proxy core's request router (`npm run bench:core`): for route tables of 1, 100 and 10,000
- * routes — spread over many virtual hosts (mesh services and external wildcard domains) with a mix of
- * header, exact, prefix+method, regex and catch-all matches and weighted splits — the route decisions per
- * second on one core: `routeRequest` then `pickDestination` with a seeded random, over a pre-generated mix
- * of requests (Host forms with ports, upper case, short names; ~3% unknown hosts). No I/O.
+ * Benchmarks the proxy core's per-request decision (`npm run bench:core`): for route tables of 1, 100 and
+ * 10,000 routes — spread over many virtual hosts (mesh services and external wildcard domains) with a mix of
+ * header, exact, prefix+method, regex and catch-all matches and weighted splits — the decisions per second
+ * on one core, each being: `routeRequest`, `pickDestination` (seeded random), the destination cluster's
+ * load balancer pick (least request, Istio's default), AuthorizationPolicy evaluation (a DENY and an ALLOW
+ * policy with principals, paths, methods and a header condition), and recording Istio's standard metrics for
+ * the request. Over a pre-generated mix of requests (Host forms with ports, upper case, short names; ~3%
+ * unknown hosts). No I/O.
  * The last line is `bench:core routes=10000 decisions_per_s=N`.
  *
  * Flags: --seconds N (2, per table size) --pool P (16384 requests)
  */
 import { parseArgs } from "node:util";
-import { PROXY_CONFIG_VERSION, type ProxyConfig, type Route, type VirtualHost } from "../edge-proxy/core/config/proxy-config.js";
+import { PROXY_CONFIG_VERSION, type AuthorizationPolicyConfig, type Cluster, type ProxyConfig, type Route, type VirtualHost } from "../edge-proxy/core/config/proxy-config.js";
+import { compileAuthorization, evaluateAuthorization, type CompiledAuthorization } from "../edge-proxy/core/security/authorization.js";
+import type { AuthorizationAttributes } from "../edge-proxy/core/security/types.js";
+import { createIstioMetrics } from "../edge-proxy/core/telemetry/istio-metrics.js";
+import type { RequestRecord, WorkloadInfo } from "../edge-proxy/core/telemetry/types.js";
+
+const NO_DESTINATION: WorkloadInfo = Object.freeze({});
+import { createUpstreamCluster } from "../edge-proxy/core/upstream/upstream-cluster.js";
+import type { HashInput, UpstreamCluster } from "../edge-proxy/core/upstream/types.js";
 import { routeRequest, type LookupProbe, type RoutableRequest } from "../edge-proxy/core/routing/match-request.js";
 import { pickDestination } from "../edge-proxy/core/routing/pick-destination.js";
 import { createRouteTable, type RouteTable } from "../edge-proxy/core/routing/route-table.js";
@@ -65,11 +76,19 @@ function buildConfig(routeCount: number): { config: ProxyConfig; hosts: HostSpec
     const domains = spec.external ? [fqdn, `*.${fqdn}`] : [fqdn];
     virtualHosts.push({ name: `${spec.namespace}/${spec.name}`, domains, routes: routesOf(fqdn, Math.min(ROUTES_PER_HOST, routeCount - i * ROUTES_PER_HOST)) });
   }
+  const clusters: Cluster[] = [];
+  for (const vh of virtualHosts) {
+    for (const name of new Set(vh.routes.flatMap((r) => (r.action.kind === "route" ? r.action.destinations.map((d) => d.cluster) : [])))) {
+      const [, port, subset, host] = name.split("|") as [string, string, string, string];
+      const endpoints = [1, 2, 3].map((n) => ({ address: `10.${n}.${clusters.length >> 8 & 255}.${clusters.length & 255}`, port: 9080, labels: { app: host.split(".")[0] as string, version: subset } }));
+      clusters.push({ name, host, port: Number(port), subset, endpoints, policy: { loadBalancer: { kind: "LEAST_REQUEST" } } });
+    }
+  }
   const config: ProxyConfig = {
     version: PROXY_CONFIG_VERSION,
     proxy: { kind: "sidecar", namespace: PROXY_NAMESPACE, labels: { app: "bench" }, gateways: ["mesh"] },
     listeners: [{ port: 9080, virtualHosts }],
-    clusters: [],
+    clusters,
   };
   return { config, hosts };
 }
@@ -85,10 +104,29 @@ const PATHS: [string, Record<string, string>][] = [
   ["/static/app.js?v=9", {}],
 ];
 
-function requestPool(hosts: HostSpec[], size: number): RoutableRequest[] {
+/** A DENY and an ALLOW policy of the kind a namespace usually has. */
+const POLICIES: AuthorizationPolicyConfig[] = [
+  { name: "ns-0/deny-admin", action: "DENY", rules: [{ to: [{ operation: { paths: ["/admin*", "*/internal"] } }] }] },
+  {
+    name: "ns-0/allow-mesh",
+    action: "ALLOW",
+    rules: [
+      { from: [{ source: { principals: ["cluster.local/ns/ns-0/sa/*", "cluster.local/ns/ns-1/sa/frontend"] } }], to: [{ operation: { methods: ["GET", "POST"] } }] },
+      { from: [{ source: { namespaces: ["ns-2", "ns-3"] } }], when: [{ key: "request.headers[x-canary]", values: ["true"] }] },
+    ],
+  },
+];
+
+interface BenchRequest {
+  route: RoutableRequest;
+  authz: AuthorizationAttributes;
+  hash: HashInput;
+}
+
+function requestPool(hosts: HostSpec[], size: number): BenchRequest[] {
   const random = seededRandom(7);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const pool: RoutableRequest[] = [];
+  const pool: BenchRequest[] = [];
   for (let i = 0; i < size; i++) {
     const host = pick(hosts);
     let authority: string;
@@ -101,16 +139,14 @@ function requestPool(hosts: HostSpec[], size: number): RoutableRequest[] {
       authority = pick(forms);
     }
     const [path, extra] = pick(PATHS);
-    const headers: Record<string, string> = { "user-agent": "bench/1.0", accept: "*/*", "x-request-id": `req-${i}`, ...extra };
-    pool.push({
-      authority,
-      port: 9080,
-      method: random() < 0.8 ? "GET" : "POST",
-      path,
-      scheme: "http",
-      headers,
-      source: { labels: { app: "bench", version: "v1" }, namespace: PROXY_NAMESPACE },
-    });
+    const headers = new Headers({ "user-agent": "bench/1.0", accept: "*/*", "x-request-id": `req-${i}`, ...extra });
+    const method = random() < 0.8 ? "GET" : "POST";
+    const route: RoutableRequest = { authority, port: 9080, method, path, scheme: "http", headers, source: { labels: { app: "bench", version: "v1" }, namespace: PROXY_NAMESPACE } };
+    const principal = `cluster.local/ns/ns-${Math.floor(random() * 4)}/sa/${pick(["frontend", "worker", "default"])}`;
+    const query = path.indexOf("?");
+    const authz: AuthorizationAttributes = { method, host: authority, path: query === -1 ? path : path.slice(0, query), port: 9080, headers, sourceIp: "10.9.8.7", principal };
+    const hash: HashInput = { header: (name) => headers.get(name) ?? undefined, cookie: () => undefined, queryParam: () => undefined, sourceIp: "10.9.8.7" };
+    pool.push({ route, authz, hash });
   }
   return pool;
 }
@@ -130,15 +166,55 @@ interface Result {
  * CPU time, so time spent descheduled by other load on a shared machine is not counted (and GC helper
  * threads' CPU time does not shrink the result either); the median slice is reported.
  */
-function measure(table: RouteTable, pool: RoutableRequest[]): Result {
+function measure(table: RouteTable, upstreams: Map<string, UpstreamCluster>, authorization: CompiledAuthorization, pool: BenchRequest[]): Result {
   const random = seededRandom(42);
+  const metrics = createIstioMetrics();
+  const source = { workload: "bench", namespace: PROXY_NAMESPACE, principal: "cluster.local/ns/ns-0/sa/bench", app: "bench", version: "v1" };
+  // One WorkloadInfo per destination, as the engine keeps one per endpoint.
+  const destinations = new Map<Cluster, WorkloadInfo>([...upstreams.values()].map((u) => [u.cluster, { app: u.cluster.endpoints[0]?.labels.app, version: u.cluster.subset } as WorkloadInfo]));
   let sink = 0;
   const pass = (): void => {
     for (let i = 0; i < pool.length; i++) {
-      const decision = routeRequest(table, pool[i] as RoutableRequest);
-      if (decision === undefined) continue;
-      const action = decision.route.action;
-      sink += action.kind === "route" ? pickDestination(action.destinations, random).weight : 1;
+      const request = pool[i] as BenchRequest;
+      const route = request.route;
+      const decision = routeRequest(table, route);
+      let status = 404;
+      let cluster: Cluster | undefined;
+      let upstreamHost: string | undefined;
+      const flags: RequestRecord["responseFlags"] = [];
+      if (decision === undefined) flags.push("NR");
+      else if (!evaluateAuthorization(authorization, request.authz).allowed) status = 403;
+      else {
+        const action = decision.route.action;
+        if (action.kind === "route") {
+          const upstream = upstreams.get(pickDestination(action.destinations, random).cluster) as UpstreamCluster;
+          const choice = upstream.pick(request.hash);
+          cluster = upstream.cluster;
+          upstreamHost = choice?.endpoint.address;
+          status = 200;
+        } else status = action.kind === "direct" ? action.status : action.code;
+      }
+      metrics.record({
+        reporter: "source",
+        startTime: 0,
+        durationMs: 3,
+        method: route.method,
+        path: route.path,
+        authority: route.authority,
+        protocol: "HTTP/1.1",
+        scheme: "http",
+        responseCode: status,
+        responseFlags: flags,
+        requestBytes: 0,
+        responseBytes: 512,
+        source,
+        destination: cluster === undefined ? NO_DESTINATION : (destinations.get(cluster) as WorkloadInfo),
+        destinationService: cluster?.host,
+        connectionSecurityPolicy: "unknown",
+        upstreamCluster: cluster?.name,
+        upstreamHost,
+      } as RequestRecord);
+      sink += status;
     }
   };
   const warmUntil = performance.now() + Math.min(500, SECONDS * 250);
@@ -164,7 +240,7 @@ function measure(table: RouteTable, pool: RoutableRequest[]): Result {
   // Work per request, counted outside the timed loop.
   const probe: LookupProbe = { indexProbes: 0, matchesExamined: 0 };
   let routed = 0;
-  for (const request of pool) if (routeRequest(table, request, probe) !== undefined) routed++;
+  for (const request of pool) if (routeRequest(table, request.route, probe) !== undefined) routed++;
   return {
     decisionsPerSecond: rates[Math.floor(rates.length / 2)] as number,
     bestDecisionsPerSecond: rates[rates.length - 1] as number,
@@ -175,16 +251,18 @@ function measure(table: RouteTable, pool: RoutableRequest[]): Result {
   };
 }
 
-console.log(`bench:core — request routing only (routeRequest + pickDestination, seeded random, one core, no I/O); policy (authz, faults, retries) and metrics are not part of the core yet`);
+console.log(`bench:core — per-request decision: route match + weighted pick + load balancer + AuthorizationPolicy + Istio metrics (seeded random, one core, no I/O)`);
 console.log(`node ${process.version}, ${SECONDS}s per size, pool of ${POOL} pre-generated requests; median of ~50 ms slices, each timed as min(wall, process CPU)`);
 const results = new Map<number, Result>();
 for (const size of SIZES) {
   const { config, hosts } = buildConfig(size);
   const buildStart = performance.now();
   const table = createRouteTable(config);
+  const upstreams = new Map(config.clusters.map((c) => [c.name, createUpstreamCluster(c, { now: () => 0, random: seededRandom(3) })]));
+  const authorization = compileAuthorization(POLICIES);
   const buildMs = performance.now() - buildStart;
   const domains = config.listeners.reduce((n, l) => n + l.virtualHosts.reduce((m, v) => m + v.domains.length, 0), 0);
-  const result = measure(table, requestPool(hosts, POOL));
+  const result = measure(table, upstreams, authorization, requestPool(hosts, POOL));
   results.set(size, result);
   console.log(
     `routes=${String(size).padEnd(6)} vhosts=${String(hosts.length).padEnd(5)} domains=${String(domains).padEnd(5)} build_ms=${buildMs.toFixed(0).padStart(4)}` +

@@ -436,6 +436,89 @@ spec:
       });
     });
 
+    describe("failures and the gateway", () => {
+      const yaml = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec: { hosts: [ratings], http: [{ route: [{ destination: { host: ratings } }], retries: { attempts: 0 } }] }
+`;
+      it("answers 503 UH when the cluster has no endpoints", async () => {
+        const { proxy, records, attempts } = proxyFor(yaml, { [RATINGS]: [] });
+        const response = await get(proxy, "http://ratings:9080/");
+        expect(response.status).toBe(503);
+        expect(await response.text()).toBe("no healthy upstream");
+        expect(records.at(-1)?.responseFlags).toEqual(["UH"]);
+        expect(attempts).toHaveLength(0);
+      });
+
+      it("flags DC when the downstream goes away before the upstream answers", async () => {
+        const { proxy, records } = proxyFor(yaml, { [RATINGS]: [e(0)] });
+        const controller = new AbortController();
+        const pending = proxy.outbound(new Request("http://ratings:9080/", { headers: { "x-test-delay": "1000" } }), { signal: controller.signal });
+        setTimeout(() => controller.abort(), 50);
+        const started = Date.now();
+        const response = await pending;
+        await response.arrayBuffer();
+        expect(Date.now() - started).toBeLessThan(800);
+        expect(records.at(-1)?.responseFlags).toContain("DC");
+      });
+
+      it("sets the consistent-hash cookie when the request has none, and then sticks to it", async () => {
+        const { proxy } = proxyFor(
+          `${yaml}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ratings }
+spec:
+  host: ratings
+  trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: session, path: /, ttl: 3600s } } } }
+`,
+          { [RATINGS]: [e(0), e(1), e(2), e(3)] },
+        );
+        const first = await get(proxy, "http://ratings:9080/");
+        const cookie = first.headers.get("set-cookie") ?? "";
+        expect(cookie).toMatch(/^session=[^;]+;/);
+        expect(cookie).toContain("Max-Age=3600");
+        const endpoint = (await echoOf(first)).endpoint;
+        const value = cookie.split(";")[0] as string;
+        for (let i = 0; i < 5; i++) {
+          const again = await get(proxy, "http://ratings:9080/", { cookie: value });
+          expect(again.headers.get("set-cookie")).toBeNull();
+          expect((await echoOf(again)).endpoint).toBe(endpoint);
+        }
+      });
+
+      it("runs a gateway: its own AuthorizationPolicy first, then the VirtualServices bound to its Gateway", async () => {
+        const gatewayYaml = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: public, namespace: edge }
+spec:
+  hosts: [shop.example.com]
+  gateways: [edge/public]
+  http: [{ route: [{ destination: { host: ratings.default.svc.cluster.local, port: { number: 9080 } } }] }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: block-bots, namespace: edge }
+spec:
+  selector: { matchLabels: { istio: edge-gateway } }
+  action: DENY
+  rules: [{ when: [{ key: "request.headers[user-agent]", values: ["bad-bot*"] }] }]
+`;
+        const { proxy, attempts } = proxyFor(gatewayYaml, { [RATINGS]: [e(2)] }, {}, { proxy: { kind: "gateway", namespace: "edge", labels: { istio: "edge-gateway" }, gateways: ["edge/public"], workload: "edge-gateway" } });
+        const peer: PeerInfo = { port: 443, mtls: false, sourceIp: "203.0.113.9" };
+        const ok = await proxy.gateway(new Request("https://shop.example.com/cart"), { peer });
+        expect(ok.status).toBe(200);
+        expect((await echoOf(ok)).endpoint).toBe("e2");
+        const bot = await proxy.gateway(new Request("https://shop.example.com/cart", { headers: { "user-agent": "bad-bot/2" } }), { peer });
+        expect(bot.status).toBe(403);
+        await bot.arrayBuffer();
+        expect(attempts).toHaveLength(1);
+      });
+    });
+
     describe("security (inbound)", () => {
       const policies = `
 apiVersion: security.istio.io/v1

@@ -31,7 +31,7 @@ const harness: ConformanceHarness = {
     }
     const url = new URL(request.url);
     try {
-      return await fetch(`http://${target.endpoint.address}:${target.endpoint.port}${url.pathname}${url.search}`, request);
+      return await fetch(`http://${target.endpoint.address}:${target.endpoint.port}${url.pathname}${url.search}`, { method: request.method, headers: request.headers, body: request.body });
     } catch (error) {
       throw new UpstreamFailure("connect-failure", String(error), { cause: error });
     }

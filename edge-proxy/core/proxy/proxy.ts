@@ -14,7 +14,7 @@
  * `update(config)` swaps the config between requests; upstream state (outlier ejections, least-request
  * counts, circuit breakers) is kept for clusters whose definition did not change.
  */
-import type { Cluster, ProxyConfig, Route, WeightedDestination } from "../config/proxy-config.js";
+import type { Cluster, Endpoint, ProxyConfig, Route, WeightedDestination } from "../config/proxy-config.js";
 import { createRouteTable, type RouteTable } from "../routing/route-table.js";
 import { routeRequest, type RouteDecision } from "../routing/match-request.js";
 import { pickDestination } from "../routing/pick-destination.js";
@@ -96,7 +96,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
       upstreams.set(cluster.name, old !== undefined && old.key === key ? old : { key, state: createUpstreamCluster(cluster, { now, random }) });
     }
     const security = createInboundSecurity(next.inbound, next.trust, { fetchJwks, now, ...(host.customAuthorizers ? { customAuthorizers: host.customAuthorizers } : {}) });
-    return { config: next, table, upstreams, security, self: selfInfo(next) };
+    return { config: next, table, upstreams, security, self: Object.freeze(selfInfo(next)) };
   };
 
   let current = compile(config, undefined);
@@ -379,7 +379,7 @@ class Exchange {
     const record = this.record;
     if (result.endpoint !== undefined) {
       record.upstreamHost = `${result.endpoint.address}:${result.endpoint.port}`;
-      record.destination = { ...record.destination, ...endpointWorkload(result.endpoint.labels) };
+      record.destination = endpointWorkload(result.endpoint);
     }
     if (result.retries > 0) record.retries = result.retries;
     if (result.upstreamServiceTimeMs !== undefined) record.upstreamServiceTimeMs = result.upstreamServiceTimeMs;
@@ -440,21 +440,40 @@ function selfInfo(config: ProxyConfig): WorkloadInfo {
   return info;
 }
 
-function endpointWorkload(labels: Record<string, string>): WorkloadInfo {
-  const info: WorkloadInfo = {};
-  const app = labels.app ?? labels["app.kubernetes.io/name"];
-  if (app !== undefined) info.app = app;
-  const version = labels.version ?? labels["app.kubernetes.io/version"];
-  if (version !== undefined) info.version = version;
+const ENDPOINT_WORKLOADS = new WeakMap<Endpoint, WorkloadInfo>();
+
+/** An endpoint's workload as its labels tell it; one frozen object per endpoint (telemetry caches by identity). */
+function endpointWorkload(endpoint: Endpoint): WorkloadInfo {
+  let info = ENDPOINT_WORKLOADS.get(endpoint);
+  if (info === undefined) {
+    const labels = endpoint.labels;
+    const fresh: WorkloadInfo = {};
+    const app = labels.app ?? labels["app.kubernetes.io/name"];
+    if (app !== undefined) fresh.app = app;
+    const version = labels.version ?? labels["app.kubernetes.io/version"];
+    if (version !== undefined) fresh.version = version;
+    info = Object.freeze(fresh);
+    ENDPOINT_WORKLOADS.set(endpoint, info);
+  }
   return info;
 }
 
+const PEER_WORKLOADS = new Map<string, WorkloadInfo>();
+const NO_PEER: WorkloadInfo = Object.freeze({});
+
 /** The calling workload as its SPIFFE ID tells it. */
 function peerWorkload(peer: PeerInfo): WorkloadInfo {
-  if (peer.spiffeId === undefined) return {};
-  const principal = peer.spiffeId.replace(/^spiffe:\/\//, "");
-  const match = /^[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
-  return match ? { principal, namespace: match[1] as string } : { principal };
+  const spiffeId = peer.spiffeId;
+  if (spiffeId === undefined) return NO_PEER;
+  let info = PEER_WORKLOADS.get(spiffeId);
+  if (info === undefined) {
+    const principal = spiffeId.replace(/^spiffe:\/\//, "");
+    const match = /^[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
+    info = Object.freeze(match ? { principal, namespace: match[1] as string } : { principal });
+    if (PEER_WORKLOADS.size >= 4096) PEER_WORKLOADS.clear();
+    PEER_WORKLOADS.set(spiffeId, info);
+  }
+  return info;
 }
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {

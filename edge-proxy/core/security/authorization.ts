@@ -102,12 +102,14 @@ export function evaluateAuthorization(compiled: CompiledAuthorization, attribute
     if (matched.length > 0) custom = matched;
   }
   const audited = compiled.audit.length > 0 ? firstMatch(compiled.audit, view)?.name : undefined;
-  const withAudit = <T extends object>(v: T): T => (audited === undefined ? v : { ...v, audit: audited });
-
   const denied = firstMatch(compiled.deny, view);
-  if (denied) return withAudit({ allowed: false, policy: denied.name, custom });
-  if (compiled.allow.length > 0 && firstMatch(compiled.allow, view) === undefined) return withAudit({ allowed: false, policy: undefined, custom });
-  return custom === NO_CUSTOM && audited === undefined ? ALLOWED : withAudit({ allowed: true, custom });
+  if (denied) return withAudit({ allowed: false, policy: denied.name, custom }, audited);
+  if (compiled.allow.length > 0 && firstMatch(compiled.allow, view) === undefined) return withAudit({ allowed: false, policy: undefined, custom }, audited);
+  return custom === NO_CUSTOM && audited === undefined ? ALLOWED : withAudit({ allowed: true, custom }, audited);
+}
+
+function withAudit(verdict: AuthorizationVerdict, audited: string | undefined): AuthorizationVerdict {
+  return audited === undefined ? verdict : { ...verdict, audit: audited };
 }
 
 /** Envoy RBAC's `response_code_details` for a denial. */

@@ -15,12 +15,25 @@ export interface PrincipalParts {
   serviceAccount: string;
 }
 
+/** Parsed principals: a peer's identity repeats on every request of its connections. Bounded: cleared when full. */
+const PRINCIPALS = new Map<string, PrincipalParts | null>();
+const PRINCIPAL_CACHE_LIMIT = 4096;
+
 /** Splits Istio's principal form; undefined when the principal does not have it. */
 export function parsePrincipal(principal: string): PrincipalParts | undefined {
+  const cached = PRINCIPALS.get(principal);
+  if (cached !== undefined) return cached ?? undefined;
+  const parsed = splitPrincipal(principal);
+  if (PRINCIPALS.size >= PRINCIPAL_CACHE_LIMIT) PRINCIPALS.clear();
+  PRINCIPALS.set(principal, parsed ?? null);
+  return parsed;
+}
+
+function splitPrincipal(principal: string): PrincipalParts | undefined {
   const parts = principal.split("/");
   for (let i = 1; i + 3 < parts.length; i++) {
     if (parts[i] === "ns" && parts[i + 2] === "sa") {
-      return { trustDomain: parts.slice(0, i).join("/"), namespace: parts[i + 1]!, serviceAccount: parts.slice(i + 3).join("/") };
+      return Object.freeze({ trustDomain: parts.slice(0, i).join("/"), namespace: parts[i + 1]!, serviceAccount: parts.slice(i + 3).join("/") });
     }
   }
   return undefined;

@@ -7,6 +7,10 @@
 /** Envoy response flags the core sets. */
 export type ResponseFlag = "NR" | "UH" | "UF" | "UO" | "URX" | "UT" | "DC" | "DI" | "FI" | "UAEX" | "RL" | "UC" | "UPE";
 
+/**
+ * A workload as telemetry labels it. Sinks may remember what they derived from one object by its identity:
+ * treat an object as immutable once recorded (make a new one when a value changes).
+ */
 export interface WorkloadInfo {
   workload?: string;
   namespace?: string;
