@@ -97,7 +97,7 @@ const FAMILIES = [
 /** Creates an empty registry of Istio's standard HTTP metrics. */
 export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetrics {
   const cluster = options.cluster ?? "Kubernetes";
-  const root: TrieNode = new Map();
+  const root = new TrieNode();
   const series: Series[] = [];
 
   /** Trie node after the source and destination levels, by the identity of the two objects. */
@@ -189,13 +189,36 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
   };
 }
 
-/** One level of the series trie: a raw value (undefined included) to the next level, or to the series at the last. */
-type TrieNode = Map<string | number | undefined, unknown>;
+type Key = string | number | undefined;
 
-function child(node: TrieNode, value: string | number | undefined): TrieNode {
+/**
+ * One level of the series trie: a raw value (undefined included) to the next level, or to the series at the
+ * last. Most nodes below the destination have one child (one destination service, one name, ...), so the
+ * first child is held inline and a Map is made only for a second: with thousands of destinations this keeps
+ * the trie small and a lookup to one comparison.
+ */
+class TrieNode {
+  private firstKey: Key = undefined;
+  private firstValue: unknown = undefined;
+  private more: Map<Key, unknown> | undefined = undefined;
+
+  get(key: Key): unknown {
+    if (this.firstValue !== undefined && this.firstKey === key) return this.firstValue;
+    return this.more?.get(key);
+  }
+
+  set(key: Key, value: unknown): void {
+    if (this.firstValue === undefined) {
+      this.firstKey = key;
+      this.firstValue = value;
+    } else (this.more ??= new Map()).set(key, value);
+  }
+}
+
+function child(node: TrieNode, value: Key): TrieNode {
   let next = node.get(value) as TrieNode | undefined;
   if (next === undefined) {
-    next = new Map();
+    next = new TrieNode();
     node.set(value, next);
   }
   return next;
