@@ -78,6 +78,8 @@ const LE_TEXT = [...BUCKETS.map((b) => `le="${b}"`), 'le="+Inf"'];
 
 /** One label set: its rendered labels and the three histograms' per-bucket (not cumulative) counts. */
 interface Series {
+  /** The raw values below the source/destination levels, for the per-pair recent-series check. */
+  readonly key: SeriesKey;
   readonly labels: string;
   count: number;
   durationSum: number;
@@ -101,16 +103,16 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
   const series: Series[] = [];
 
   /** Trie node after the source and destination levels, by the identity of the two objects. */
-  const peers = new WeakMap<WorkloadInfo, WeakMap<WorkloadInfo, TrieNode>>();
-  function peersNode(s: WorkloadInfo, d: WorkloadInfo): TrieNode {
+  const peers = new WeakMap<WorkloadInfo, WeakMap<WorkloadInfo, PeerSlot>>();
+  function peersNode(s: WorkloadInfo, d: WorkloadInfo): PeerSlot {
     let bySource = peers.get(s);
     if (bySource === undefined) {
       bySource = new WeakMap();
       peers.set(s, bySource);
     }
-    let n = bySource.get(d);
-    if (n === undefined) {
-      n = root;
+    let slot = bySource.get(d);
+    if (slot === undefined) {
+      let n = root;
       for (const info of [s, d]) {
         n = child(n, info.workload);
         n = child(n, info.namespace);
@@ -121,9 +123,10 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
         n = child(n, info.canonicalRevision);
         n = child(n, info.cluster);
       }
-      bySource.set(d, n);
+      slot = { node: n, recent: [] };
+      bySource.set(d, slot);
     }
-    return n;
+    return slot;
   }
 
   function record(r: RequestRecord): void {
@@ -133,20 +136,46 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
     // (config, endpoint metadata), whose hashes V8 caches, so this beats hashing one long joined key. The
     // source and destination levels are walked once per pair of WorkloadInfo objects and remembered by
     // identity (the engine keeps one object per workload), so a record costs ~10 Map probes, not ~25.
-    let n = peersNode(s, d);
-    n = child(n, r.reporter);
-    n = child(n, r.responseCode);
-    n = child(n, r.responseFlags.length === 0 ? "" : responseFlagsText(r.responseFlags));
-    n = child(n, r.connectionSecurityPolicy);
-    n = child(n, r.grpcStatus);
-    n = child(n, r.destinationService);
-    if (r.destinationService === undefined) n = child(n, r.authority); // the Host fallback
-    n = child(n, r.destinationServiceName);
-    let entry = n.get(r.destinationServiceNamespace) as Series | undefined;
+    const slot = peersNode(s, d);
+    const flags = r.responseFlags.length === 0 ? "" : responseFlagsText(r.responseFlags);
+    // Most workload pairs see a handful of label sets: check those first, touching nothing else.
+    let entry: Series | undefined;
+    const recent = slot.recent;
+    for (let i = 0; i < recent.length; i++) {
+      const candidate = recent[i] as Series;
+      if (sameKey(candidate.key, r, flags)) {
+        entry = candidate;
+        break;
+      }
+    }
     if (entry === undefined) {
-      entry = { labels: renderLabels(r, cluster), count: 0, durationSum: 0, requestBytesSum: 0, responseBytesSum: 0, buckets: new Float64Array(3 * SLOTS) };
-      n.set(r.destinationServiceNamespace, entry);
-      series.push(entry);
+      let n = child(slot.node, r.reporter);
+      n = child(n, r.responseCode);
+      n = child(n, flags);
+      n = child(n, r.connectionSecurityPolicy);
+      n = child(n, r.grpcStatus);
+      n = child(n, r.destinationService);
+      if (r.destinationService === undefined) n = child(n, r.authority); // the Host fallback
+      n = child(n, r.destinationServiceName);
+      entry = n.get(r.destinationServiceNamespace) as Series | undefined;
+      if (entry === undefined) {
+        const key: SeriesKey = {
+          reporter: r.reporter,
+          responseCode: r.responseCode,
+          flags,
+          connectionSecurityPolicy: r.connectionSecurityPolicy,
+          grpcStatus: r.grpcStatus,
+          destinationService: r.destinationService,
+          authority: r.destinationService === undefined ? r.authority : undefined,
+          destinationServiceName: r.destinationServiceName,
+          destinationServiceNamespace: r.destinationServiceNamespace,
+        };
+        entry = { key, labels: renderLabels(r, cluster), count: 0, durationSum: 0, requestBytesSum: 0, responseBytesSum: 0, buckets: new Float64Array(3 * SLOTS) };
+        n.set(r.destinationServiceNamespace, entry);
+        series.push(entry);
+      }
+      if (recent.length >= RECENT_PER_PAIR) recent.shift();
+      recent.push(entry);
     }
     entry.count++;
     entry.durationSum += r.durationMs;
@@ -190,6 +219,40 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
 }
 
 type Key = string | number | undefined;
+
+/** Series remembered per workload pair (most pairs see a 200 and maybe one error code). */
+const RECENT_PER_PAIR = 4;
+
+interface PeerSlot {
+  readonly node: TrieNode;
+  readonly recent: Series[];
+}
+
+interface SeriesKey {
+  readonly reporter: string;
+  readonly responseCode: number;
+  readonly flags: string;
+  readonly connectionSecurityPolicy: string;
+  readonly grpcStatus: RequestRecord["grpcStatus"];
+  readonly destinationService: string | undefined;
+  readonly authority: string | undefined;
+  readonly destinationServiceName: string | undefined;
+  readonly destinationServiceNamespace: string | undefined;
+}
+
+function sameKey(key: SeriesKey, r: RequestRecord, flags: string): boolean {
+  return (
+    key.responseCode === r.responseCode &&
+    key.destinationService === r.destinationService &&
+    key.flags === flags &&
+    key.reporter === r.reporter &&
+    key.connectionSecurityPolicy === r.connectionSecurityPolicy &&
+    key.grpcStatus === r.grpcStatus &&
+    key.destinationServiceName === r.destinationServiceName &&
+    key.destinationServiceNamespace === r.destinationServiceNamespace &&
+    (r.destinationService !== undefined || key.authority === r.authority)
+  );
+}
 
 /**
  * One level of the series trie: a raw value (undefined included) to the next level, or to the series at the
