@@ -11,6 +11,7 @@ import { createProxy, type Proxy } from "../../edge-proxy/core/proxy/proxy.js";
 import type { ProxyHost } from "../../edge-proxy/core/proxy/host.js";
 import type { PeerInfo } from "../../edge-proxy/core/security/types.js";
 import { seededRandom } from "../../edge-proxy/core/routing/seeded-random.js";
+import { createAccessLog } from "../../edge-proxy/core/telemetry/access-log.js";
 import { configFrom, countingSend, echoOf, manualClock, recordSink, type ConformanceHarness, type EndpointAddress } from "./harness.js";
 
 const REVIEWS = "reviews.default.svc.cluster.local:9080";
@@ -639,8 +640,9 @@ kind: VirtualService
 metadata: { name: ratings }
 spec: { hosts: [ratings], http: [{ route: [{ destination: { host: ratings } }] }] }
 `;
-      it("counts requests with Istio's metric names and labels", async () => {
-        const { proxy } = proxyFor(yaml, { [RATINGS]: [e(0, { app: "ratings", version: "v1" })] });
+      it("counts requests with Istio's metric names and labels, and writes JSON access-log lines with Envoy's flags", async () => {
+        const lines: string[] = [];
+        const { proxy } = proxyFor(yaml, { [RATINGS]: [e(0, { app: "ratings", version: "v1" })] }, { telemetry: [createAccessLog((line) => lines.push(line))] });
         for (let i = 0; i < 3; i++) await (await get(proxy, "http://ratings:9080/")).arrayBuffer();
         await (await get(proxy, "http://nowhere:9080/")).arrayBuffer();
         const text = proxy.metrics.render();
@@ -653,6 +655,10 @@ spec: { hosts: [ratings], http: [{ route: [{ destination: { host: ratings } }] }
         expect(text).toMatch(/istio_requests_total\{[^}]*response_code="404"[^}]*response_flags="NR"[^}]*\} 1/);
         expect(text).toContain("istio_request_duration_milliseconds_bucket{");
         expect(text).toContain("istio_response_bytes_sum{");
+        const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(entries).toHaveLength(4);
+        expect(entries[0]).toMatchObject({ method: "GET", path: "/", response_code: 200, response_flags: "-", upstream_cluster: "outbound|9080||ratings.default.svc.cluster.local", upstream_host: name(harness.endpoint(0)) });
+        expect(entries[3]).toMatchObject({ response_code: 404, response_flags: "NR", upstream_host: null });
       });
 
       it("propagates W3C trace context with a new span id per hop, and starts a trace when none came", async () => {
