@@ -118,3 +118,82 @@ export const revokedCertificatesTable = sqliteTable("revoked_certificates", {
   revokedAt: text("revoked_at").notNull(),
   reason: text("reason"),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Registry and config distribution (Pilot).
+
+/** A port a registered workload serves. */
+export interface WorkloadPort {
+  port: number;
+  name?: string;
+  /** HTTP, HTTP2, GRPC, TCP, TLS... (Istio's protocol names); inferred from the name when absent. */
+  protocol?: string;
+}
+
+/**
+ * Workloads that registered themselves: a sidecar's Pod or a VM's proxy, as Istio's WorkloadGroup
+ * auto-registration does. The id is istioctl's proxy id, `<name>.<namespace>`. A registration lives
+ * until `expiresAt`; heartbeats push it forward, the cron removes expired ones.
+ */
+export const workloadsTable = sqliteTable(
+  "workloads",
+  {
+    id: text("id").primaryKey(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    serviceAccount: text("service_account").notNull(),
+    address: text("address").notNull(),
+    labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    ports: text("ports", { mode: "json" }).$type<WorkloadPort[]>().notNull(),
+    node: text("node"),
+    proxyKind: text("proxy_kind", { enum: ["sidecar", "gateway"] }).notNull(),
+    /** `namespace/name` of the Gateways a gateway proxy serves (empty for sidecars). */
+    gateways: text("gateways", { mode: "json" }).$type<string[]>().notNull(),
+    /** Who registered it: `system:serviceaccount:ns:sa`, `join-token:<jti>`, `spiffe://...` or `admin`. */
+    registeredBy: text("registered_by").notNull(),
+    registeredAt: text("registered_at").notNull(),
+    lastSeenAt: text("last_seen_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [index("workloads_namespace").on(t.namespace), index("workloads_expiry").on(t.expiresAt)],
+);
+
+/**
+ * Kubernetes Services and EndpointSlices posted by a cluster sync agent (`weft kube-sync`), one row per
+ * object, replaced as a whole per cluster on each sync.
+ */
+export const kubeObjectsTable = sqliteTable(
+  "kube_objects",
+  {
+    cluster: text("cluster").notNull(),
+    kind: text("kind", { enum: ["Service", "EndpointSlice"] }).notNull(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    /** The object as Kubernetes served it (JSON text). */
+    object: text("object").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("kube_objects_key").on(t.cluster, t.kind, t.namespace, t.name)],
+);
+
+/**
+ * The registry's revision (one row, id 1): bumped by every registry change that can change a proxy's
+ * config (registration, expiry, sync), not by heartbeats. Configs are cached per (scope, mesh revision,
+ * registry revision).
+ */
+export const registryRevisionTable = sqliteTable("registry_revision", {
+  id: integer("id").primaryKey(),
+  revision: integer("revision").notNull(),
+});
+
+/** What each proxy was sent and what it answered: SYNCED, STALE or NOT SENT, as `istioctl proxy-status`. */
+export const proxyStatusTable = sqliteTable("proxy_status", {
+  proxyId: text("proxy_id").primaryKey(),
+  sentVersion: text("sent_version"),
+  sentAt: text("sent_at"),
+  ackedVersion: text("acked_version"),
+  ackedAt: text("acked_at"),
+  nackVersion: text("nack_version"),
+  nackReason: text("nack_reason"),
+  nackAt: text("nack_at"),
+});

@@ -7,6 +7,6 @@ await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 
 beforeEach(async () => {
   await env.DB.batch(
-    ["resources", "changes", "mesh_revision", "write_guards", "api_tokens", "ca_issuer", "ca_roots", "issued_certificates", "revoked_certificates"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
+    ["resources", "changes", "mesh_revision", "write_guards", "api_tokens", "ca_issuer", "ca_roots", "issued_certificates", "revoked_certificates", "workloads", "kube_objects", "registry_revision", "proxy_status"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
   );
 });
