@@ -26,6 +26,12 @@ export interface ProxyConfig {
   inbound?: InboundConfig;
   /** The mesh's trust: roots that sign peer certificates and serials no longer trusted. Absent: peers are not checked by the core. */
   trust?: TrustConfig;
+  /**
+   * The applied Sidecar's `outboundTrafficPolicy.mode`: whether traffic to hosts the config does not
+   * know may leave (ALLOW_ANY) or not (REGISTRY_ONLY). Absent: the mesh default. Recorded; the core
+   * does not act on it yet.
+   */
+  outboundTrafficPolicy?: { mode: "ALLOW_ANY" | "REGISTRY_ONLY" };
 }
 
 export interface ProxyIdentity {

@@ -181,6 +181,7 @@ export const proxyConfigSchema = z.strictObject({
   clusters: z.array(cluster),
   inbound: inboundSchema.optional(),
   trust: trustSchema.optional(),
+  outboundTrafficPolicy: z.strictObject({ mode: z.enum(["ALLOW_ANY", "REGISTRY_ONLY"]) }).optional(),
 });
 
 // The schema and the contract must describe the same data.

@@ -57,7 +57,28 @@ describe("cluster names and ports", () => {
   it("a Kubernetes Service with one port gives it; with several, 80 is used", () => {
     const service = (name: string, ports: number[]): IstioObject => ({ kind: "Service", apiVersion: "v1", metadata: { name, namespace: "default" }, spec: { ports: ports.map((port) => ({ port })) } });
     const config = build({ resources: [routeTo({ host: "one" }, { host: "two" }), service("one", [9080]), service("two", [8080, 8443])], proxy: sidecar() });
-    expect(config.clusters.map((c) => c.name)).toEqual(["outbound|80||two.default.svc.cluster.local", "outbound|9080||one.default.svc.cluster.local"]);
+    // The route's picks, plus the default routes' clusters of every port of "two" (no VirtualService routes it).
+    expect(config.clusters.map((c) => c.name)).toEqual([
+      "outbound|8080||two.default.svc.cluster.local",
+      "outbound|80||two.default.svc.cluster.local",
+      "outbound|8443||two.default.svc.cluster.local",
+      "outbound|9080||one.default.svc.cluster.local",
+    ]);
+  });
+
+  it("a service no VirtualService routes gets a default route on each port; one that is routed does not", () => {
+    const service = (name: string, ports: number[]): IstioObject => ({ kind: "Service", apiVersion: "v1", metadata: { name, namespace: "default" }, spec: { ports: ports.map((port) => ({ port })) } });
+    const config = build({ resources: [routeTo({ host: "one" }), service("one", [9080]), service("plain", [8080, 9090])], proxy: sidecar() });
+    const plain = "plain.default.svc.cluster.local";
+    for (const port of [8080, 9090]) {
+      const listener = config.listeners.find((l) => l.port === port);
+      expect(listener?.virtualHosts).toEqual([
+        { name: `${plain}:${port}`, domains: [plain], routes: [expect.objectContaining({ name: "default", match: [], action: { kind: "route", destinations: [{ cluster: `outbound|${port}||${plain}`, weight: 100 }] } })] },
+      ]);
+    }
+    expect(config.listeners.flatMap((l) => l.virtualHosts).filter((vh) => vh.domains.includes("one.default.svc.cluster.local"))).toHaveLength(1);
+    const gateway = build({ resources: [service("plain", [8080])], proxy: { ...sidecar(), kind: "gateway", gateways: ["default/gw"] } });
+    expect(gateway.listeners.flatMap((l) => l.virtualHosts)).toEqual([]);
   });
 });
 

@@ -1,20 +1,24 @@
 /**
  * @module build-proxy-config
  * Builds the config one proxy receives (see ../proxy-config.ts) from the mesh's Istio resources:
- * the VirtualServices bound to the proxy's gateways and visible from its namespace (delegates
- * expanded) become virtual hosts and routes; every destination and mirror they name becomes a
+ * the VirtualServices bound to the proxy's gateways, visible from its namespace (`exportTo`) and,
+ * for a sidecar, imported by the Sidecar that applies to it (./sidecar-scope.ts), delegates
+ * expanded, become virtual hosts and routes; every destination and mirror they name becomes a
  * cluster with its endpoints and its DestinationRule's traffic policy; the security policies
  * selecting the proxy's workload become its inbound config (./inbound.ts). A pure function of its
  * input: the same resources, in any order, give byte-identical JSON. Web APIs only.
  */
-import { PROXY_CONFIG_VERSION, type ProxyConfig, type ProxyIdentity, type TrustConfig } from "../proxy-config.js";
+import { PROXY_CONFIG_VERSION, type Listener, type ProxyConfig, type ProxyIdentity, type TrustConfig, type VirtualHost } from "../proxy-config.js";
 import { ClusterRegistry } from "./clusters.js";
 import { expandDelegates } from "./delegate.js";
 import { DestinationRuleIndex } from "./destination-rules.js";
 import { translateHttpRoute } from "./http-route.js";
 import { DEFAULT_TRUST_DOMAIN, buildInbound } from "./inbound.js";
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, type IstioObject, type ServiceEndpoints } from "./istio-objects.js";
+import { type Obj, obj, objList, text } from "./raw.js";
+import { defaultRouteHosts, defaultVirtualHosts } from "./default-routes.js";
 import { ServiceIndex } from "./service-index.js";
+import { importsVirtualService, sidecarScopeFor } from "./sidecar-scope.js";
 import { type CompiledVirtualService, buildListeners, buildVirtualHosts } from "./virtual-hosts.js";
 import { appliesToProxy, resolveVirtualServices } from "./virtual-services.js";
 
@@ -38,22 +42,34 @@ export function buildProxyConfig(input: BuildProxyConfigInput): ProxyConfig {
   const clusterDomain = input.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
   const rootNamespace = input.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
   const proxy = normalizeProxy(input.proxy);
-  const services = new ServiceIndex(input.resources, input.endpoints ?? [], proxy.namespace, clusterDomain);
-  const rules = new DestinationRuleIndex(input.resources, { proxy, rootNamespace, clusterDomain });
-  const clusters = new ClusterRegistry(services, rules, clusterDomain);
+  const scope = sidecarScopeFor(input.resources, proxy, rootNamespace);
 
   const all = resolveVirtualServices(input.resources, clusterDomain);
-  const compiled: CompiledVirtualService[] = all
-    .filter((vs) => appliesToProxy(vs, proxy))
-    .map((vs) => ({
-      id: vs.id,
-      hosts: vs.hosts,
-      routes: expandDelegates(vs, all).map((route, i) => translateHttpRoute(route, { fallbackName: `${vs.id}/${i}`, clusters })),
-    }));
+  const applied = all
+    .filter((vs) => appliesToProxy(vs, proxy) && (scope === undefined || importsVirtualService(scope, vs)))
+    .map((vs) => ({ vs, routes: expandDelegates(vs, all) }));
+  // A sidecar routes every service it can see that no VirtualService routes (Istio's default routes).
+  const defaults =
+    proxy.kind === "sidecar"
+      ? defaultRouteHosts(new ServiceIndex(input.resources, input.endpoints ?? [], proxy.namespace, clusterDomain), scope, applied.flatMap((a) => a.vs.hosts), clusterDomain)
+      : [];
+  // Only the hosts routes send to get clusters: the rest of the registry is not this proxy's concern.
+  const wanted = destinationHosts(applied.flatMap((a) => a.routes));
+  for (const host of defaults) wanted.add(host);
+  const endpoints = (input.endpoints ?? []).filter((s) => wanted.has(s.host));
+  const services = new ServiceIndex(input.resources, endpoints, proxy.namespace, clusterDomain);
+  const rules = new DestinationRuleIndex(input.resources, { proxy, rootNamespace, clusterDomain });
+  const clusters = new ClusterRegistry(services, rules, clusterDomain);
+  const compiled: CompiledVirtualService[] = applied.map(({ vs, routes }) => ({
+    id: vs.id,
+    hosts: vs.hosts,
+    routes: routes.map((route, i) => translateHttpRoute(route, { fallbackName: `${vs.id}/${i}`, clusters })),
+  }));
   const virtualHosts = buildVirtualHosts(compiled, { proxy });
+  const defaultHosts = defaultVirtualHosts(defaults, services, clusters);
   // Routes of a VirtualService that lost all its domains to an older one reach nothing: leave their clusters out.
   const used = new Set(
-    virtualHosts.flatMap((vh) =>
+    [...virtualHosts, ...[...defaultHosts.values()].flat()].flatMap((vh) =>
       vh.routes.flatMap((r) => [...(r.action.kind === "route" ? r.action.destinations.map((d) => d.cluster) : []), ...(r.mirrors ?? []).map((m) => m.cluster)]),
     ),
   );
@@ -61,12 +77,39 @@ export function buildProxyConfig(input: BuildProxyConfigInput): ProxyConfig {
   const config: ProxyConfig = {
     version: PROXY_CONFIG_VERSION,
     proxy,
-    listeners: buildListeners(virtualHosts),
+    listeners: withDefaultHosts(buildListeners(virtualHosts), defaultHosts),
     clusters: clusters.build(used),
     inbound: buildInbound(input.resources, proxy, { rootNamespace, clusterDomain, trustDomain: input.trust?.trustDomain ?? DEFAULT_TRUST_DOMAIN }),
   };
   if (input.trust) config.trust = normalizeTrust(input.trust);
+  if (scope?.outboundTrafficPolicy) config.outboundTrafficPolicy = { mode: scope.outboundTrafficPolicy };
   return config;
+}
+
+/** Adds the default virtual hosts to the listener of their port (made when missing), listeners sorted by port. */
+function withDefaultHosts(listeners: Listener[], defaults: ReadonlyMap<number, VirtualHost[]>): Listener[] {
+  const byPort = new Map(listeners.map((l) => [l.port, l]));
+  for (const [port, hosts] of defaults) {
+    const listener = byPort.get(port);
+    if (listener) listener.virtualHosts = [...listener.virtualHosts, ...hosts];
+    else byPort.set(port, { port, virtualHosts: [...hosts] });
+  }
+  return [...byPort.values()].sort((a, b) => a.port - b.port);
+}
+
+/** The (resolved) hosts of every destination and mirror of `routes`. */
+function destinationHosts(routes: readonly Obj[]): Set<string> {
+  const hosts = new Set<string>();
+  const add = (dest: unknown) => {
+    const host = text(obj(dest)?.host);
+    if (host !== undefined) hosts.add(host);
+  };
+  for (const route of routes) {
+    for (const r of objList(route.route)) add(r.destination);
+    add(route.mirror);
+    for (const m of objList(route.mirrors)) add(m.destination);
+  }
+  return hosts;
 }
 
 /** A copy of the trust with roots de-duplicated (order kept) and revoked serials lower case, unique and sorted. */

@@ -46,6 +46,14 @@ export class ServiceIndex {
     return [...ports].sort((a, b) => a - b);
   }
 
+  /** Every host a Kubernetes Service, a visible ServiceEntry or the registry names, sorted. */
+  hosts(): string[] {
+    const hosts = new Set<string>(this.kubePorts.keys());
+    for (const s of this.registry) hosts.add(s.host);
+    for (const se of this.serviceEntries) for (const h of se.hosts) hosts.add(h);
+    return [...hosts].sort();
+  }
+
   /** The service's port when it has exactly one, else undefined. */
   uniquePort(host: string): number | undefined {
     const ports = this.ports(host);
