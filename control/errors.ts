@@ -26,7 +26,12 @@ export type WeftErrorCode =
   | "ERR_IDENTITY_MISMATCH"
   | "ERR_TTL_TOO_LONG"
   | "ERR_CA_NOT_READY"
-  | "ERR_CREDENTIAL_INVALID";
+  | "ERR_CREDENTIAL_INVALID"
+  | "ERR_REGISTRATION_INVALID"
+  | "ERR_REGISTRATION_IDENTITY_MISMATCH"
+  | "ERR_KUBE_OBJECTS_INVALID"
+  | "ERR_PROXY_NOT_REGISTERED"
+  | "ERR_PROXY_IDENTITY_MISMATCH";
 
 /** Base class: a failure caused by the caller's input or credentials, never a bug. */
 export class WeftError extends Error {
@@ -141,5 +146,40 @@ export class CaNotReady extends WeftError {
 export class CredentialInvalid extends WeftError {
   constructor(message: string) {
     super("ERR_CREDENTIAL_INVALID", message);
+  }
+}
+
+/** A workload registration (or heartbeat) request with bad fields; `causes` names each (400). */
+export class RegistrationInvalid extends WeftError {
+  constructor(message: string, causes: FieldError[]) {
+    super("ERR_REGISTRATION_INVALID", message, causes);
+  }
+}
+
+/** A workload credential registering, renewing or removing a workload of another namespace or service account (403). */
+export class RegistrationIdentityMismatch extends WeftError {
+  constructor(message: string) {
+    super("ERR_REGISTRATION_IDENTITY_MISMATCH", message);
+  }
+}
+
+/** Kubernetes Services or EndpointSlices posted by a cluster sync agent that lack required fields; `causes` names each (400). */
+export class KubeObjectsInvalid extends WeftError {
+  constructor(message: string, causes: FieldError[]) {
+    super("ERR_KUBE_OBJECTS_INVALID", message, causes);
+  }
+}
+
+/** A proxy id with no live registration: never registered, deregistered or expired (404). */
+export class ProxyNotRegistered extends WeftError {
+  constructor(message: string) {
+    super("ERR_PROXY_NOT_REGISTERED", message);
+  }
+}
+
+/** A workload credential reading another proxy's config or answering for it (403). */
+export class ProxyIdentityMismatch extends WeftError {
+  constructor(message: string) {
+    super("ERR_PROXY_IDENTITY_MISMATCH", message);
   }
 }

@@ -14,6 +14,11 @@ import { caRootsRetireCommand } from "./ca-roots-retire.js";
 import { caRootsCommand } from "./ca-roots.js";
 import { deleteCommand } from "./delete.js";
 import { getCommand } from "./get.js";
+import { iptablesCommand } from "./iptables.js";
+import { kubeInjectCommand } from "./kube-inject.js";
+import { kubeSyncCommand } from "./kube-sync.js";
+import { proxyConfigCommand } from "./proxy-config.js";
+import { proxyStatusCommand } from "./proxy-status.js";
 import { tokenCreateCommand } from "./token-create.js";
 import { tokenListCommand } from "./token-list.js";
 import { tokenRevokeCommand } from "./token-revoke.js";
@@ -35,6 +40,11 @@ export const COMMANDS: readonly Command[] = [
   caRootsRetireCommand,
   caCertsCommand,
   caRevokeCommand,
+  proxyStatusCommand,
+  proxyConfigCommand,
+  kubeSyncCommand,
+  kubeInjectCommand,
+  iptablesCommand,
   versionCommand,
 ];
 

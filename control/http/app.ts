@@ -14,8 +14,11 @@ import { resourceRoutes } from "./routes/resources.js";
 import { applyRoutes } from "./routes/apply.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { webhookRoutes } from "./routes/webhook.js";
+import { injectionRoutes } from "./routes/inject.js";
 import { caRoutes, publicCaRoutes } from "./routes/ca.js";
 import { certificateRoutes } from "./routes/certificates.js";
+import { registryRoutes } from "./routes/registry.js";
+import { proxyRoutes, proxyStatusRoutes } from "./routes/proxies.js";
 
 /** Request bodies larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -37,6 +40,9 @@ export function createControlPlaneApp(): Hono<ControlPlaneEnv> {
   // Public CA material, and issuance, which authenticates workload credentials itself.
   app.route("/", publicCaRoutes());
   app.route("/", certificateRoutes());
+  app.route("/", registryRoutes());
+  // Config delivery authenticates the proxy's own credential (or the admin token) itself.
+  app.route("/", proxyRoutes());
 
   app.use("*", async (c, next) => {
     const role = await authenticate(c.req.header("authorization"), c.env.deps.db, c.env.deps.adminToken);
@@ -48,7 +54,9 @@ export function createControlPlaneApp(): Hono<ControlPlaneEnv> {
   app.route("/", applyRoutes());
   app.route("/", tokenRoutes());
   app.route("/", webhookRoutes());
+  app.route("/", injectionRoutes());
   app.route("/", caRoutes());
+  app.route("/", proxyStatusRoutes());
   app.route("/", resourceRoutes());
 
   app.notFound((c) => {

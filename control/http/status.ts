@@ -23,9 +23,14 @@ const STATUS_BY_CODE: Record<WeftErrorCode, { http: number; reason: string }> = 
   ERR_TTL_TOO_LONG: { http: 400, reason: "BadRequest" },
   ERR_CA_NOT_READY: { http: 503, reason: "ServiceUnavailable" },
   ERR_CREDENTIAL_INVALID: { http: 401, reason: "Unauthorized" },
+  ERR_REGISTRATION_INVALID: { http: 400, reason: "BadRequest" },
+  ERR_REGISTRATION_IDENTITY_MISMATCH: { http: 403, reason: "Forbidden" },
+  ERR_KUBE_OBJECTS_INVALID: { http: 400, reason: "BadRequest" },
+  ERR_PROXY_NOT_REGISTERED: { http: 404, reason: "NotFound" },
+  ERR_PROXY_IDENTITY_MISMATCH: { http: 403, reason: "Forbidden" },
 };
 
-const NAMED_CAUSES = new Set<WeftErrorCode>(["ERR_CSR_INVALID", "ERR_IDENTITY_MISMATCH", "ERR_TTL_TOO_LONG", "ERR_CA_NOT_READY", "ERR_CREDENTIAL_INVALID"]);
+const NAMED_CAUSES = new Set<WeftErrorCode>(["ERR_CSR_INVALID", "ERR_IDENTITY_MISMATCH", "ERR_TTL_TOO_LONG", "ERR_CA_NOT_READY", "ERR_CREDENTIAL_INVALID", "ERR_REGISTRATION_IDENTITY_MISMATCH", "ERR_PROXY_NOT_REGISTERED", "ERR_PROXY_IDENTITY_MISMATCH"]);
 
 export interface KubeStatus {
   kind: "Status";

@@ -27,10 +27,19 @@ export interface ResourceServiceDeps {
   now: () => Date;
   /** A fresh object uid. */
   newUid: () => string;
+  /** Told after every committed write, so config delivery rebuilds proxies' configs; must not delay the write. */
+  announceWrite?: () => void;
 }
 
 /** Retries for writes that carried no resourceVersion of their own and lost a race. */
 const RACE_RETRIES = 3;
+
+/** Commits `ops` (see commitWrites), then announces the write. The one place every resource write goes through. */
+async function commit(deps: ResourceServiceDeps, ops: WriteOp[]): Promise<number[]> {
+  const revisions = await commitWrites(deps.db, ops, deps.now().toISOString());
+  deps.announceWrite?.();
+  return revisions;
+}
 
 export type ApplyAction = "created" | "configured" | "unchanged";
 
@@ -122,7 +131,7 @@ export async function createResource(deps: ResourceServiceDeps, v: ValidatedReso
   }
   const resource = newResource(deps, v);
   try {
-    const [revision] = await commitWrites(deps.db, [{ type: "create", resource }], deps.now().toISOString());
+    const [revision] = await commit(deps, [{ type: "create", resource }]);
     return withRevision(resource, revision!);
   } catch (err) {
     if (err instanceof WriteRaced) throw new ResourceAlreadyExists(`${describeObject(v.kind, v.name)} already exists`);
@@ -140,7 +149,7 @@ export async function replaceResource(deps: ResourceServiceDeps, v: ValidatedRes
     if (sameContent(stored, v)) return stored;
     const resource = updatedResource(stored, v);
     try {
-      const [revision] = await commitWrites(deps.db, [{ type: "update", resource, expectResourceVersion: expected }], deps.now().toISOString());
+      const [revision] = await commit(deps, [{ type: "update", resource, expectResourceVersion: expected }]);
       return withRevision(resource, revision!);
     } catch (err) {
       if (!(err instanceof WriteRaced)) throw err;
@@ -170,7 +179,7 @@ export async function patchResource(
     const resource = updatedResource(stored, v);
     const patchPinsVersion = typeof (patch as { metadata?: { resourceVersion?: unknown } })?.metadata?.resourceVersion === "string";
     try {
-      const [revision] = await commitWrites(deps.db, [{ type: "update", resource, expectResourceVersion: stored.resourceVersion }], deps.now().toISOString());
+      const [revision] = await commit(deps, [{ type: "update", resource, expectResourceVersion: stored.resourceVersion }]);
       return withRevision(resource, revision!);
     } catch (err) {
       if (!(err instanceof WriteRaced)) throw err;
@@ -185,7 +194,7 @@ export async function deleteResource(deps: ResourceServiceDeps, kind: KindInfo, 
     const stored = await getResource(deps.db, { group: kind.group, kind: kind.kind, namespace, name });
     if (!stored) throw new ResourceNotFound(`${describeObject(kind, name)} not found`);
     try {
-      const [revision] = await commitWrites(deps.db, [{ type: "delete", resource: stored, expectResourceVersion: stored.resourceVersion }], deps.now().toISOString());
+      const [revision] = await commit(deps, [{ type: "delete", resource: stored, expectResourceVersion: stored.resourceVersion }]);
       return { ...stored, resourceVersion: revision! };
     } catch (err) {
       if (!(err instanceof WriteRaced) || attempt >= RACE_RETRIES) throw err instanceof WriteRaced ? conflict(kind, name) : err;
@@ -260,7 +269,7 @@ export async function applyResources(
     });
     if (opts.dryRun || ops.length === 0) return { revision: undefined, items };
     try {
-      const revisions = await commitWrites(deps.db, ops, deps.now().toISOString());
+      const revisions = await commit(deps, ops);
       revisions.forEach((rev, i) => (items[opIndex[i]!]!.resourceVersion = rev));
       return { revision: revisions[revisions.length - 1], items };
     } catch (err) {

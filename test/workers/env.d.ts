@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       DB: D1Database;
+      /** The ConfigHub Durable Object (config push streams and long-polls). */
+      CONFIG_HUB: DurableObjectNamespace<import("../../workers/control-plane.js").ConfigHub>;
       WEFT_ADMIN_TOKEN: string;
       TEST_MIGRATIONS: D1Migration[];
       ISTIO_CORPUS: import("../corpus.js").CorpusDocument[];

@@ -15,8 +15,8 @@ export type Caller =
   | {
       kind: "workload";
       identity: WorkloadIdentity;
-      via: "kubernetes-jwt" | "join-token";
-      /** e.g. `system:serviceaccount:ns:sa`, or a join token's `jti`. */
+      via: "kubernetes-jwt" | "join-token" | "workload-certificate";
+      /** e.g. `system:serviceaccount:ns:sa`, a join token's `jti`, or a workload certificate's SPIFFE ID. */
       subject: string;
     }
   | { kind: "admin"; subject: string };

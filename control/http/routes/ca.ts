@@ -20,6 +20,11 @@ function caDeps(c: Context<ControlPlaneEnv>): ca.CaDeps {
   return { db: c.env.deps.db, now: c.env.deps.now, config: c.env.deps.ca };
 }
 
+/** Roots and revoked serials are in every proxy's config: the ConfigHub rebuilds, after the response. */
+function announceTrustChange(c: Context<ControlPlaneEnv>): void {
+  c.env.deps.waitUntil(c.env.deps.notifyConfigChange());
+}
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ImportRequest = z.strictObject({ certificate: z.string().min(1), chain: z.array(z.string()).default([]), root: z.string().min(1) });
 const RootRequest = z.strictObject({ certificate: z.string().min(1) });
@@ -50,25 +55,30 @@ export function caRoutes(): Hono<ControlPlaneEnv> {
     requireRole(c.get("role"), "admin", "add trust anchors");
     const { certificate } = await readRequestObject(c.req.raw, RootRequest, "root request");
     const info = await ca.addTrustAnchor(caDeps(c), certificate);
+    announceTrustChange(c);
     return c.json({ fingerprint: info.fingerprint, subject: info.subject, notAfter: info.notAfter.toISOString() }, 201);
   });
 
   app.delete("/v1/ca/roots/:fingerprint", async (c) => {
     requireRole(c.get("role"), "admin", "retire trust anchors");
     await ca.retireTrustAnchor(caDeps(c), c.req.param("fingerprint"));
+    announceTrustChange(c);
     return c.json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 200, message: `root ${c.req.param("fingerprint")} retired` });
   });
 
   app.post("/v1/ca/import", async (c) => {
     requireRole(c.get("role"), "admin", "import a CA");
     const body = await readRequestObject(c.req.raw, ImportRequest, "CA import");
-    return c.json(await ca.importIssuer(caDeps(c), body));
+    const imported = await ca.importIssuer(caDeps(c), body);
+    announceTrustChange(c);
+    return c.json(imported);
   });
 
   app.post("/v1/certificates/:serial/revoke", async (c) => {
     requireRole(c.get("role"), "admin", "revoke certificates");
     const { reason } = await readRequestObject(c.req.raw, RevokeRequest, "revocation");
     const row = await ca.revokeCertificate(caDeps(c), c.req.param("serial"), reason);
+    announceTrustChange(c);
     return c.json(row);
   });
 
