@@ -224,6 +224,43 @@ spec:
   });
 });
 
+describe("peer authentication through the build", () => {
+  it("follows Istio's precedence: workload selector over namespace over the root namespace, port-level overrides from the workload policy", async () => {
+    const policies = `
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: mesh, namespace: istio-system }
+spec: { mtls: { mode: STRICT } }
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: shop, namespace: shop }
+spec: { mtls: { mode: PERMISSIVE } }
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: cart, namespace: shop }
+spec:
+  selector: { matchLabels: { app: cart } }
+  mtls: { mode: DISABLE }
+  portLevelMtls: { "8080": { mode: STRICT } }
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: inherit, namespace: shop }
+spec:
+  selector: { matchLabels: { app: search } }
+  mtls: { mode: UNSET }
+`;
+    expect((await apply(policies)).status).toBe(200);
+    const modeOf = async (namespace: string, labels: Record<string, string>) => (await build(registration(namespace, `${labels.app ?? "w"}-1`, labels))).config.inbound?.peerAuthentication;
+    expect(await modeOf("shop", { app: "cart" })).toMatchObject({ mode: "DISABLE", portLevel: { "8080": "STRICT" }, policy: "shop/cart" });
+    expect(await modeOf("shop", { app: "search" })).toMatchObject({ mode: "PERMISSIVE" });
+    expect(await modeOf("shop", { app: "other" })).toMatchObject({ mode: "PERMISSIVE", policy: "shop/shop" });
+    expect(await modeOf("default", { app: "productpage" })).toMatchObject({ mode: "STRICT", policy: "istio-system/mesh" });
+  });
+});
+
 describe("configForProxy", () => {
   function countingCache(): { cache: ConfigCache; builds: () => number } {
     const inner = createConfigCache();
