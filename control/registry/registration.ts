@@ -3,6 +3,7 @@
  * What a proxy sends to register its workload (and to heartbeat), checked field by field, and who may
  * register what: a workload credential only its own namespace and service account, an admin anything.
  */
+import type { WorkloadRecord } from "./registry-store.js";
 import { z } from "zod";
 import { RegistrationIdentityMismatch, RegistrationInvalid, ResourceInvalid } from "../errors.js";
 import { isDns1123Label, isDns1123Subdomain, type Caller } from "../ca/authenticate/identity.js";
@@ -22,18 +23,7 @@ const PROTOCOL_BY_LOWER = new Map(PROTOCOLS.map((p) => [p.toLowerCase(), p]));
 const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A checked registration request; `ttlMs` is resolved from `ttl`. */
-export interface RegistrationRequest {
-  name: string;
-  namespace: string;
-  serviceAccount: string;
-  address: string;
-  labels: Record<string, string>;
-  ports: WorkloadPort[];
-  node?: string;
-  kind: "sidecar" | "gateway";
-  gateways: string[];
-  ttlMs: number;
-}
+export type RegistrationRequest = Omit<WorkloadRecord, "registeredBy"> & { ttlMs: number };
 
 const dnsLabel = z.string().refine(isDns1123Label, "must be an RFC 1123 label: lowercase alphanumerics and '-', at most 63 characters");
 const dnsSubdomain = z.string().refine(isDns1123Subdomain, "must be an RFC 1123 subdomain: dot-separated lowercase labels, at most 253 characters");

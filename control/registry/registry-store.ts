@@ -26,20 +26,8 @@ export interface KubeObject {
   object: any;
 }
 
-/** What a registration stores, apart from the times the store sets. */
-export interface WorkloadRecord {
-  name: string;
-  namespace: string;
-  serviceAccount: string;
-  address: string;
-  labels: Record<string, string>;
-  ports: WorkloadPort[];
-  node?: string;
-  kind: "sidecar" | "gateway";
-  gateways: string[];
-  /** `system:serviceaccount:ns:sa`, `join-token:<jti>`, `spiffe://...`, `admin` or `api-token:<name>`. */
-  registeredBy: string;
-}
+/** What a registration stores, apart from its id and the times the store sets. */
+export type WorkloadRecord = Omit<ProxyRegistration, "id" | "registeredAt" | "lastSeenAt" | "expiresAt">;
 
 export interface UpsertResult {
   registration: ProxyRegistration;

@@ -3,6 +3,7 @@
  * Reads a subjectAltName extension value (RFC 5280 §4.2.1.6 GeneralNames) into the four name kinds
  * a workload may ask for. Other GeneralName kinds are skipped; they never reach a certificate.
  */
+import { formatIpv6 } from "../../../edge-proxy/core/security/ip-block.js";
 import { DerSyntaxError, readChildren, readDer } from "./der.js";
 
 export interface SubjectAltNames {
@@ -22,29 +23,6 @@ function ia5(buf: Uint8Array, start: number, end: number, what: string): string 
   return s;
 }
 
-/** RFC 5952 text of a 16-byte IPv6 address. */
-function ipv6Text(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
-}
 
 /** The names in a DER GeneralNames (the subjectAltName extnValue's content). */
 export function readSubjectAltNames(value: Uint8Array): SubjectAltNames {
@@ -65,7 +43,7 @@ export function readSubjectAltNames(value: Uint8Array): SubjectAltNames {
         break;
       case 0x87:
         if (e - s === 4) names.ips.push(Array.from(value.subarray(s, e)).join("."));
-        else if (e - s === 16) names.ips.push(ipv6Text(value.subarray(s, e)));
+        else if (e - s === 16) names.ips.push(formatIpv6(value.subarray(s, e)));
         else throw new DerSyntaxError(`iPAddress SAN has ${e - s} bytes; expected 4 or 16`);
         break;
       default:

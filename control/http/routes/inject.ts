@@ -13,7 +13,7 @@ import { DEFAULT_PROXY_IMAGE } from "../../injection/injection-options.js";
 import { isRecord } from "../../validation/raw-value.js";
 import { requireRole } from "../auth.js";
 import type { ControlPlaneEnv } from "../context.js";
-import { readDocuments } from "../read-body.js";
+import { admissionReview, invalidStatus, readAdmissionRequest } from "../admission-review.js";
 
 /** Base64 of the UTF-8 bytes of `text` (AdmissionResponse.patch is a byte array in JSON). */
 function base64Utf8(text: string): string {
@@ -26,12 +26,7 @@ export function injectionRoutes(): Hono<ControlPlaneEnv> {
   const app = new Hono<ControlPlaneEnv>();
   app.post("/webhooks/inject", async (c) => {
     requireRole(c.get("role"), "viewer", "call the injection webhook");
-    const [review] = await readDocuments(c.req.raw, "document");
-    if (!isRecord(review) || review.kind !== "AdmissionReview" || !isRecord(review.request)) {
-      throw new BadRequest("expected an admission.k8s.io/v1 AdmissionReview with a request");
-    }
-    const request = review.request;
-    if (typeof request.uid !== "string") throw new BadRequest("AdmissionReview request.uid is required");
+    const request = await readAdmissionRequest(c.req.raw);
     const response: Record<string, unknown> = { uid: request.uid, allowed: true };
     const kind = isRecord(request.kind) ? request.kind.kind : undefined;
     const isPodCreate = request.operation === "CREATE" && (kind === undefined || kind === "Pod") && request.subResource === undefined;
@@ -53,16 +48,10 @@ export function injectionRoutes(): Hono<ControlPlaneEnv> {
       } catch (err) {
         if (!(err instanceof AnnotationInvalid)) throw err;
         response.allowed = false;
-        response.status = {
-          status: "Failure",
-          reason: "Invalid",
-          code: 422,
-          message: err.message,
-          details: { causes: err.causes.map((e) => ({ reason: "FieldValueInvalid", field: e.field, message: e.message })) },
-        };
+        response.status = invalidStatus(err.message, err.causes);
       }
     }
-    return c.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
+    return c.json(admissionReview(response));
   });
   return app;
 }

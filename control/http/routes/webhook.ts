@@ -4,23 +4,16 @@
  * AdmissionReview and answers with the same verdict and messages the resource API would give.
  */
 import { Hono } from "hono";
-import { BadRequest } from "../../errors.js";
-import { isRecord } from "../../validation/raw-value.js";
 import { validateResource } from "../../validation/validate-resource.js";
 import { requireRole } from "../auth.js";
-import { readDocuments } from "../read-body.js";
+import { admissionReview, invalidStatus, readAdmissionRequest } from "../admission-review.js";
 import type { ControlPlaneEnv } from "../context.js";
 
 export function webhookRoutes(): Hono<ControlPlaneEnv> {
   const app = new Hono<ControlPlaneEnv>();
   app.post("/webhooks/validate", async (c) => {
     requireRole(c.get("role"), "viewer", "call the admission webhook");
-    const [review] = await readDocuments(c.req.raw, "document");
-    if (!isRecord(review) || review.kind !== "AdmissionReview" || !isRecord(review.request)) {
-      throw new BadRequest("expected an admission.k8s.io/v1 AdmissionReview with a request");
-    }
-    const request = review.request;
-    if (typeof request.uid !== "string") throw new BadRequest("AdmissionReview request.uid is required");
+    const request = await readAdmissionRequest(c.req.raw);
     const response: Record<string, unknown> = { uid: request.uid, allowed: true };
     if (request.operation !== "DELETE" && request.operation !== "CONNECT") {
       const namespace = typeof request.namespace === "string" ? request.namespace : undefined;
@@ -30,16 +23,10 @@ export function webhookRoutes(): Hono<ControlPlaneEnv> {
         const kind = (request.object as { kind?: string } | undefined)?.kind ?? "object";
         const message = `${kind} "${String(name)}" is invalid: ` + result.errors.map((e) => `${e.field}: ${e.message}`).join(", ");
         response.allowed = false;
-        response.status = {
-          status: "Failure",
-          reason: "Invalid",
-          code: 422,
-          message,
-          details: { causes: result.errors.map((e) => ({ reason: "FieldValueInvalid", field: e.field, message: e.message })) },
-        };
+        response.status = invalidStatus(message, result.errors);
       }
     }
-    return c.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
+    return c.json(admissionReview(response));
   });
   return app;
 }

@@ -69,6 +69,27 @@ export function parseIp(text: string): Uint8Array | undefined {
   return parseIpv4(value, out, 12) ? out : undefined;
 }
 
+/** RFC 5952 text of a 16-byte IPv6 address: lowercase, no leading zeros, the longest run of two or more zero groups as `::`. */
+export function formatIpv6(bytes: ArrayLike<number>): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+}
+
 /** Parses `1.2.3.4`, `10.0.0.0/8`, `2001:db8::/32` or `::1`; undefined when it is not an address or block. */
 export function parseIpBlock(text: string): IpBlock | undefined {
   const slash = text.indexOf("/");
