@@ -18,6 +18,8 @@ const { values } = parseArgs({
     ip: { type: "string", default: "127.0.0.1" },
     "persist-to": { type: "string" },
     "env-file": { type: "string" },
+    // wrangler's devtools port (default 9229): give each control plane its own when several run at once.
+    "inspector-port": { type: "string" },
   },
 });
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true" };
@@ -71,7 +73,19 @@ weft: ${created.length > 0 ? `created ${created.join(", ")} in` : "using the sec
 `);
 const dev = spawn(
   wrangler,
-  ["dev", "--local", "--ip", values.ip, "--port", values.port, "--show-interactive-dev-session=false", "--env-file", varsFile, ...persist],
+  [
+    "dev",
+    "--local",
+    "--ip",
+    values.ip,
+    "--port",
+    values.port,
+    "--show-interactive-dev-session=false",
+    "--env-file",
+    varsFile,
+    ...persist,
+    ...(values["inspector-port"] ? ["--inspector-port", values["inspector-port"]] : []),
+  ],
   { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));

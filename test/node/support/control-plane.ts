@@ -49,7 +49,8 @@ async function launch(port: number, state: string, envFile: string): Promise<() 
   let output = "";
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(ROOT, "scripts", "dev.mjs"), "--port", String(port), "--persist-to", state, "--env-file", envFile],
+    // Each control plane gets its own devtools port: several run at once, and wrangler's default 9229 is shared.
+    [join(ROOT, "scripts", "dev.mjs"), "--port", String(port), "--persist-to", state, "--env-file", envFile, "--inspector-port", String(await freePort())],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   child.stdout!.on("data", (d) => (output += d));
