@@ -6,7 +6,8 @@
  * revisions), the scope being everything of a registration the build reads, so the replicas of a
  * workload share one build; `configForProxy` ties snapshot reuse and the cache together.
  */
-import { buildProxyConfig } from "../../edge-proxy/core/config/build/build-proxy-config.js";
+import { type IstioObject, buildProxyConfig } from "../../edge-proxy/core/config/build/build-proxy-config.js";
+import { gatewaysSelecting } from "../../edge-proxy/core/config/build/gateway-servers.js";
 import type { ProxyIdentity } from "../../edge-proxy/core/config/proxy-config.js";
 import { canonicalJson } from "../resources/canonical-json.js";
 import type { WeftDatabase } from "../store/resource-store.js";
@@ -18,17 +19,21 @@ const WORKLOAD_NAME_LABELS = ["service.istio.io/canonical-name", "app.kubernetes
 
 /**
  * The proxy identity a registration stands for. `gateways` is `["mesh"]` for a sidecar and the
- * registered Gateways for a gateway. `workload` is the first of the labels
- * `service.istio.io/canonical-name`, `app.kubernetes.io/name`, `app` (Istio's canonical service
- * name), else the registered name (a Pod's name, hash suffix included, or a VM's).
+ * registered Gateways for a gateway; a gateway registered without any gets, given `resources`, every
+ * Gateway whose selector its labels satisfy (the gateway's own labels select the Gateways meant
+ * for it, as in Istio). `workload` is the first of the labels `service.istio.io/canonical-name`,
+ * `app.kubernetes.io/name`, `app` (Istio's canonical service name), else the registered name (a
+ * Pod's name, hash suffix included, or a VM's).
  */
-export function proxyIdentityOf(proxy: ProxyRegistration): ProxyIdentity {
+export function proxyIdentityOf(proxy: ProxyRegistration, resources?: readonly IstioObject[]): ProxyIdentity {
   const named = WORKLOAD_NAME_LABELS.map((l) => proxy.labels[l]).find((v) => v !== undefined && v !== "");
+  const gateways =
+    proxy.kind === "sidecar" ? ["mesh"] : proxy.gateways.length === 0 && resources !== undefined ? gatewaysSelecting(resources, proxy.labels) : [...proxy.gateways];
   return {
     kind: proxy.kind,
     namespace: proxy.namespace,
     labels: { ...proxy.labels },
-    gateways: proxy.kind === "sidecar" ? ["mesh"] : [...proxy.gateways],
+    gateways,
     workload: named ?? proxy.name,
     serviceAccount: proxy.serviceAccount,
   };
@@ -37,7 +42,8 @@ export function proxyIdentityOf(proxy: ProxyRegistration): ProxyIdentity {
 /**
  * Everything of a registration the build reads (kind, namespace, labels, gateways, service account,
  * and the workload name — the registered name only when no naming label is set), as one string.
- * Registrations with equal keys get byte-identical configs from the same snapshot.
+ * Registrations with equal keys get byte-identical configs from the same snapshot (Gateways selected
+ * by labels follow from the labels and the snapshot, both already in the cache key).
  */
 export function proxyScopeKey(proxy: ProxyRegistration): string {
   const identity = proxyIdentityOf(proxy);
@@ -58,7 +64,7 @@ async function sha256Hex(text: string): Promise<string> {
 export async function buildConfigForProxy(snapshot: MeshSnapshot, proxy: ProxyRegistration): Promise<BuiltConfig> {
   const config = buildProxyConfig({
     resources: snapshot.buildResources,
-    proxy: proxyIdentityOf(proxy),
+    proxy: proxyIdentityOf(proxy, snapshot.buildResources),
     endpoints: snapshot.endpoints,
     clusterDomain: snapshot.clusterDomain,
     rootNamespace: snapshot.rootNamespace,

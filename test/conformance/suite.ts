@@ -518,6 +518,45 @@ spec:
         await bot.arrayBuffer();
         expect(attempts).toHaveLength(1);
       });
+
+      it("runs a gateway's servers: plain HTTP on an httpsRedirect server gets a 301 to https, HTTPS is routed", async () => {
+        const gatewayYaml = `
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: public, namespace: edge }
+spec:
+  selector: { istio: edge-gateway }
+  servers:
+  - { port: { number: 80, name: http, protocol: HTTP }, hosts: [shop.example.com], tls: { httpsRedirect: true } }
+  - { port: { number: 443, name: https, protocol: HTTPS }, hosts: [shop.example.com], tls: { mode: SIMPLE, credentialName: shop-cert } }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: shop, namespace: edge }
+spec:
+  hosts: [shop.example.com]
+  gateways: [public]
+  http: [{ match: [{ uri: { prefix: /cart } }], route: [{ destination: { host: ratings.default.svc.cluster.local, port: { number: 9080 } } }] }]
+`;
+        const { proxy, attempts, records } = proxyFor(gatewayYaml, { [RATINGS]: [e(1)] }, {}, { proxy: { kind: "gateway", namespace: "edge", labels: { istio: "edge-gateway" }, gateways: ["edge/public"], workload: "edge-gateway" } });
+        expect(proxy.config.listeners.map((l) => [l.port, l.tls?.mode])).toEqual([[80, undefined], [443, "SIMPLE"]]);
+        const plain = await proxy.gateway(new Request("http://shop.example.com/cart?x=1"), { peer: { port: 80, mtls: false, sourceIp: "203.0.113.9" } });
+        expect(plain.status).toBe(301);
+        expect(plain.headers.get("location")).toBe("https://shop.example.com/cart?x=1");
+        await plain.arrayBuffer();
+        expect(records.at(-1)?.responseCodeDetails).toBe("https_redirect");
+        expect(records.at(-1)?.responseFlags).toEqual([]);
+        // Envoy redirects before matching routes: a path no route takes is redirected too.
+        const unrouted = await proxy.gateway(new Request("http://shop.example.com:80/elsewhere"), { peer: { port: 80, mtls: false, sourceIp: "203.0.113.9" } });
+        expect(unrouted.status).toBe(301);
+        expect(unrouted.headers.get("location")).toBe("https://shop.example.com/elsewhere");
+        await unrouted.arrayBuffer();
+        expect(attempts).toHaveLength(0);
+        const secure = await proxy.gateway(new Request("https://shop.example.com/cart?x=1"), { peer: { port: 443, mtls: false, sourceIp: "203.0.113.9" } });
+        expect(secure.status).toBe(200);
+        expect((await echoOf(secure)).endpoint).toBe("e1");
+        expect(attempts).toHaveLength(1);
+      });
     });
 
     describe("security (inbound)", () => {

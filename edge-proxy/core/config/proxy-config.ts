@@ -52,6 +52,16 @@ export interface ProxyIdentity {
 export interface Listener {
   port: number;
   virtualHosts: VirtualHost[];
+  /**
+   * A gateway's HTTPS server on this port: the TLS it serves (the Gateway server's `tls.mode` and
+   * `credentialName`). Informative: the host terminates TLS itself. Absent: plain HTTP (or a sidecar).
+   */
+  tls?: ListenerTls;
+}
+
+export interface ListenerTls {
+  mode: "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL" | "PASSTHROUGH" | "AUTO_PASSTHROUGH";
+  credentialName?: string;
 }
 
 /** The routes for a set of host names (a VirtualService's `hosts`, resolved to FQDNs). */
@@ -62,6 +72,11 @@ export interface VirtualHost {
   domains: string[];
   /** In order: the first route whose matches hold wins. */
   routes: Route[];
+  /**
+   * Plain-HTTP requests get a 301 to `https://<host><path>` before any routing (Envoy's `require_tls:
+   * ALL`; a Gateway server's `tls.httpsRedirect`). Absent: false.
+   */
+  requireTls?: boolean;
 }
 
 export interface Route {

@@ -104,7 +104,15 @@ const route = z.strictObject({
 
 const listener = z.strictObject({
   port: int(0, 65535),
-  virtualHosts: z.array(z.strictObject({ name: z.string(), domains: z.array(z.string().min(1)).min(1), routes: z.array(route) })),
+  virtualHosts: z.array(
+    z.strictObject({ name: z.string(), domains: z.array(z.string().min(1)).min(1), routes: z.array(route), requireTls: z.boolean().optional() }),
+  ),
+  tls: z
+    .strictObject({
+      mode: z.enum(["SIMPLE", "MUTUAL", "ISTIO_MUTUAL", "PASSTHROUGH", "AUTO_PASSTHROUGH"]),
+      credentialName: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 const hashOn = z.union([

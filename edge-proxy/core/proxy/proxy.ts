@@ -4,7 +4,8 @@
  * per-cluster upstream state, inbound security) and returns three pipelines of named stages, as in
  * linkerd2-proxy:
  *
- * - outbound (a sidecar's workload calling out): trace → route (NR) → CORS → fault (DI, FI) →
+ * - outbound (a sidecar's workload calling out): trace → route (NR; a virtual host requiring TLS
+ *   redirects plain HTTP to https) → CORS → fault (DI, FI) →
  *   redirect / direct response / forward (header operations, rewrite, circuit breaker UO, load balancer
  *   UH, retries and timeouts UF UT URX) → mirrors → response headers and CORS → telemetry;
  * - inbound (requests to the sidecar's own workload): trace → peer authentication → request
@@ -16,6 +17,7 @@
  */
 import type { Cluster, Endpoint, ProxyConfig, Route, WeightedDestination } from "../config/proxy-config.js";
 import { createRouteTable, type RouteTable } from "../routing/route-table.js";
+import { findVirtualHost } from "../routing/find-virtual-host.js";
 import { routeRequest, type RouteDecision } from "../routing/match-request.js";
 import { pickDestination } from "../routing/pick-destination.js";
 import { createInboundSecurity } from "../security/inbound-security.js";
@@ -73,6 +75,8 @@ interface Compiled {
   upstreams: Map<string, { key: string; state: UpstreamCluster }>;
   security: InboundSecurity;
   self: WorkloadInfo;
+  /** Some virtual host redirects plain HTTP to https: only then is the scheme looked at before routing. */
+  requireTls: boolean;
 }
 
 export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
@@ -96,7 +100,8 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
       upstreams.set(cluster.name, old !== undefined && old.key === key ? old : { key, state: createUpstreamCluster(cluster, { now, random }) });
     }
     const security = createInboundSecurity(next.inbound, next.trust, { fetchJwks, now, ...(host.customAuthorizers ? { customAuthorizers: host.customAuthorizers } : {}) });
-    return { config: next, table, upstreams, security, self: Object.freeze(selfInfo(next)) };
+    const requireTls = next.listeners.some((l) => l.virtualHosts.some((vh) => vh.requireTls === true));
+    return { config: next, table, upstreams, security, self: Object.freeze(selfInfo(next)), requireTls };
   };
 
   let current = compile(config, undefined);
@@ -129,6 +134,14 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
       ...(context.gateway !== undefined ? { gateway: context.gateway } : {}),
     });
     exchange.record.source = state.self;
+    // Envoy's require_tls ALL: checked on the virtual host before any route, so also when no route matches.
+    if (state.requireTls && url.protocol === "http:") {
+      const virtualHost = decision?.virtualHost ?? findVirtualHost(state.table, exchange.authority, port)?.virtualHost;
+      if (virtualHost?.requireTls === true) {
+        const location = `https://${hostWithoutPort(exchange.authority)}${url.pathname}${url.search}`;
+        return exchange.finish(new Response(null, { status: 301, headers: { location } }), [], base, undefined, undefined, "https_redirect");
+      }
+    }
     if (decision === undefined) return exchange.reply(LOCAL_REPLIES.noRoute, base);
     return routeStages(state, exchange, decision, port, context);
   };
@@ -416,6 +429,13 @@ class Exchange {
     });
     return new Response(body, { status, statusText: response.statusText, headers });
   }
+}
+
+/** The authority without its port (`shop.example.com:80` → `shop.example.com`; `[::1]:80` → `[::1]`). */
+function hostWithoutPort(authority: string): string {
+  if (authority.startsWith("[")) return authority.slice(0, authority.indexOf("]") + 1) || authority;
+  const colon = authority.indexOf(":");
+  return colon === -1 || colon !== authority.lastIndexOf(":") ? authority : authority.slice(0, colon);
 }
 
 /** Envoy's shadow authority: `-shadow` after the host name, before any port (`ratings:9080` → `ratings-shadow:9080`). */

@@ -79,9 +79,14 @@ function seeingNamespace(o: IstioObject, preferred: string): string {
   return named ?? ns;
 }
 
-/** The listener-0 virtual hosts carrying `id`'s routes (alone, or merged with other VirtualServices' on a gateway). */
+/**
+ * The virtual hosts carrying `id`'s routes (alone, or merged with other VirtualServices' on a gateway):
+ * a sidecar's on listener 0; a gateway's on every listener (its Gateway's server ports, when the file
+ * has the Gateway resource).
+ */
 function hostsOf(config: ProxyConfig, id: string) {
-  return (config.listeners.find((l) => l.port === 0)?.virtualHosts ?? []).filter((vh) => vh.name.split(",").includes(id));
+  const listeners = config.proxy.kind === "gateway" ? config.listeners : config.listeners.filter((l) => l.port === 0);
+  return listeners.flatMap((l) => l.virtualHosts).filter((vh) => vh.name.split(",").includes(id));
 }
 
 const httpCount = (o: IstioObject | undefined) => (Array.isArray(o?.spec.http) ? o.spec.http.length : 0);

@@ -3,7 +3,8 @@
  * Builds the config one proxy receives (see ../proxy-config.ts) from the mesh's Istio resources:
  * the VirtualServices bound to the proxy's gateways, visible from its namespace (`exportTo`) and,
  * for a sidecar, imported by the Sidecar that applies to it (./sidecar-scope.ts), delegates
- * expanded, become virtual hosts and routes; every destination and mirror they name becomes a
+ * expanded, become virtual hosts and routes (for a gateway, per server of its Gateway resources:
+ * ./gateway-servers.ts); every destination and mirror they name becomes a
  * cluster with its endpoints and its DestinationRule's traffic policy; the security policies
  * selecting the proxy's workload become its inbound config (./inbound.ts). A pure function of its
  * input: the same resources, in any order, give byte-identical JSON. Web APIs only.
@@ -14,12 +15,13 @@ import { expandDelegates } from "./delegate.js";
 import { DestinationRuleIndex } from "./destination-rules.js";
 import { translateHttpRoute } from "./http-route.js";
 import { DEFAULT_TRUST_DOMAIN, buildInbound } from "./inbound.js";
-import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, type IstioObject, type ServiceEndpoints } from "./istio-objects.js";
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, type IstioObject, type ServiceEndpoints, objectId } from "./istio-objects.js";
 import { type Obj, obj, objList, text } from "./raw.js";
 import { defaultRouteHosts, defaultVirtualHosts } from "./default-routes.js";
 import { ServiceIndex } from "./service-index.js";
 import { importsVirtualService, sidecarScopeFor } from "./sidecar-scope.js";
-import { type CompiledVirtualService, buildListeners, buildVirtualHosts } from "./virtual-hosts.js";
+import { type GatewayVirtualService, buildGatewayListeners, gatewayResources, httpServersOf } from "./gateway-servers.js";
+import { buildListeners, buildVirtualHosts } from "./virtual-hosts.js";
 import { appliesToProxy, resolveVirtualServices } from "./virtual-services.js";
 
 export type { IstioObject, ServiceEndpoints } from "./istio-objects.js";
@@ -60,30 +62,58 @@ export function buildProxyConfig(input: BuildProxyConfigInput): ProxyConfig {
   const services = new ServiceIndex(input.resources, endpoints, proxy.namespace, clusterDomain);
   const rules = new DestinationRuleIndex(input.resources, { proxy, rootNamespace, clusterDomain });
   const clusters = new ClusterRegistry(services, rules, clusterDomain);
-  const compiled: CompiledVirtualService[] = applied.map(({ vs, routes }) => ({
+  const compiled: GatewayVirtualService[] = applied.map(({ vs, routes }) => ({
     id: vs.id,
+    namespace: vs.namespace,
+    gateways: vs.gateways,
     hosts: vs.hosts,
     routes: routes.map((route, i) => translateHttpRoute(route, { fallbackName: `${vs.id}/${i}`, clusters })),
   }));
-  const virtualHosts = buildVirtualHosts(compiled, { proxy });
-  const defaultHosts = defaultVirtualHosts(defaults, services, clusters);
-  // Routes of a VirtualService that lost all its domains to an older one reach nothing: leave their clusters out.
+  const listeners =
+    proxy.kind === "gateway"
+      ? gatewayListeners(input.resources, compiled, proxy)
+      : withDefaultHosts(buildListeners(buildVirtualHosts(compiled, { proxy })), defaultVirtualHosts(defaults, services, clusters));
+  // Routes of a VirtualService that lost all its domains (to an older one, or to a Gateway's server hosts) reach nothing: leave their clusters out.
   const used = new Set(
-    [...virtualHosts, ...[...defaultHosts.values()].flat()].flatMap((vh) =>
-      vh.routes.flatMap((r) => [...(r.action.kind === "route" ? r.action.destinations.map((d) => d.cluster) : []), ...(r.mirrors ?? []).map((m) => m.cluster)]),
+    listeners.flatMap((l) =>
+      l.virtualHosts.flatMap((vh) =>
+        vh.routes.flatMap((r) => [...(r.action.kind === "route" ? r.action.destinations.map((d) => d.cluster) : []), ...(r.mirrors ?? []).map((m) => m.cluster)]),
+      ),
     ),
   );
 
   const config: ProxyConfig = {
     version: PROXY_CONFIG_VERSION,
     proxy,
-    listeners: withDefaultHosts(buildListeners(virtualHosts), defaultHosts),
+    listeners,
     clusters: clusters.build(used),
     inbound: buildInbound(input.resources, proxy, { rootNamespace, clusterDomain, trustDomain: input.trust?.trustDomain ?? DEFAULT_TRUST_DOMAIN }),
   };
   if (input.trust) config.trust = normalizeTrust(input.trust);
   if (scope?.outboundTrafficPolicy) config.outboundTrafficPolicy = { mode: scope.outboundTrafficPolicy };
   return config;
+}
+
+/**
+ * A gateway's listeners: one per port of the HTTP servers of its Gateway resources (./gateway-servers.ts).
+ * A gateway name with no Gateway resource keeps the VirtualServices bound to it whole: all their hosts
+ * on port 0 (and match ports), as when Gateway resources were not consulted; on a shared port the
+ * servers' virtual hosts come first.
+ */
+function gatewayListeners(resources: readonly IstioObject[], virtualServices: readonly GatewayVirtualService[], proxy: ProxyIdentity): Listener[] {
+  const gateways = gatewayResources(resources, proxy.gateways);
+  const served = new Set(gateways.map(objectId));
+  const listeners = new Map(buildGatewayListeners(virtualServices, httpServersOf(gateways), proxy).map((l) => [l.port, l]));
+  const unserved = proxy.gateways.filter((g) => !served.has(g));
+  if (unserved.length > 0 || listeners.size === 0) {
+    const whole = virtualServices.filter((vs) => vs.gateways.some((g) => unserved.includes(g)));
+    for (const l of buildListeners(buildVirtualHosts(whole, { proxy }))) {
+      const own = listeners.get(l.port);
+      if (own) own.virtualHosts = [...own.virtualHosts, ...l.virtualHosts];
+      else listeners.set(l.port, l);
+    }
+  }
+  return [...listeners.values()].sort((a, b) => a.port - b.port);
 }
 
 /** Adds the default virtual hosts to the listener of their port (made when missing), listeners sorted by port. */

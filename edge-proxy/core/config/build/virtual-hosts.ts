@@ -9,9 +9,10 @@
  * (Istio's CombineVHostRoutes). Domains with the same VirtualServices behind them share one virtual host,
  * named after them (`ns/a`, or `ns/a,ns/b` when merged).
  *
- * Listeners: port 0 (any port) holds every virtual host and route; each port a route match names
- * also gets a listener holding only what can match on that port. A proxy uses the listener of the
- * destination port when there is one, else port 0.
+ * Listeners (sidecars, and gateways named without a Gateway resource): port 0 (any port) holds every
+ * virtual host and route; each port a route match names also gets a listener holding only what can
+ * match on that port. A proxy uses the listener of the destination port when there is one, else
+ * port 0. A gateway's Gateway servers give listeners per server port (./gateway-servers.ts).
  */
 import type { Listener, ProxyIdentity, Route, VirtualHost } from "../proxy-config.js";
 import { isCatchAllMatch } from "./http-match.js";
@@ -24,6 +25,8 @@ export interface CompiledVirtualService {
 
 export interface VirtualHostOptions {
   proxy: ProxyIdentity;
+  /** Domains whose virtual hosts answer plain HTTP with a redirect to https (a Gateway server's httpsRedirect). */
+  requireTls?: ReadonlySet<string>;
 }
 
 /** `virtualServices` oldest first; returns virtual hosts sorted by name. */
@@ -43,13 +46,16 @@ export function buildVirtualHosts(virtualServices: readonly CompiledVirtualServi
   const hosts = new Map<string, VirtualHost>();
   for (const [domain, { owners, routes }] of byDomain) {
     const name = owners.join(",");
-    const host = hosts.get(name);
+    // Domains that must redirect to https cannot share a virtual host with those that need not.
+    const requireTls = opts.requireTls?.has(domain) === true;
+    const key = requireTls ? `${name}|tls` : name;
+    const host = hosts.get(key);
     if (host) host.domains.push(domain);
-    else hosts.set(name, { name, domains: [domain], routes });
+    else hosts.set(key, requireTls ? { name, domains: [domain], routes, requireTls } : { name, domains: [domain], routes });
   }
   return [...hosts.values()]
     .map((h) => ({ ...h, domains: h.domains.sort() }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.requireTls === b.requireTls ? 0 : a.requireTls ? 1 : -1));
 }
 
 function isCatchAllRoute(route: Route): boolean {
@@ -68,12 +74,17 @@ export function buildListeners(virtualHosts: readonly VirtualHost[]): Listener[]
   const listeners: Listener[] = [{ port: 0, virtualHosts: [...virtualHosts] }];
   for (const port of [...ports].sort((a, b) => a - b)) {
     const hosts = virtualHosts.flatMap((vh) => {
-      const routes = vh.routes.flatMap((r) => routeForPort(r, port));
+      const routes = routesForPort(vh.routes, port);
       return routes.length > 0 ? [{ ...vh, routes }] : [];
     });
     listeners.push({ port, virtualHosts: hosts });
   }
   return listeners;
+}
+
+/** The routes as seen on `port`: matches naming another port removed, routes left without any dropped. */
+export function routesForPort(routes: readonly Route[], port: number): Route[] {
+  return routes.flatMap((r) => routeForPort(r, port));
 }
 
 /** The route as seen on `port`: only the matches that can hold there; nothing when none can. */
