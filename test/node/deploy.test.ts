@@ -31,6 +31,24 @@ describe("deploy", () => {
     }
   });
 
+  it("wrangler deploy -c wrangler.gateway.toml --dry-run builds the edge gateway Worker with its control-plane binding", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "weft-gateway-bundle-"));
+    try {
+      const output = execFileSync(join(ROOT, "node_modules", ".bin", "wrangler"), ["deploy", "-c", "wrangler.gateway.toml", "--dry-run", "--outdir", outdir], {
+        cwd: ROOT,
+        env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+        encoding: "utf8",
+      });
+      expect(output).toContain("--dry-run: exiting now.");
+      expect(output).toMatch(/env\.CONTROL_PLANE \(weft-control-plane\)\s+Worker/);
+      const bundle = readdirSync(outdir).find((f) => f.endsWith(".js"));
+      expect(bundle).toBeDefined();
+      expect(readFileSync(join(outdir, bundle!), "utf8")).toContain("x-weft-flag");
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
   it("ships a ValidatingWebhookConfiguration for every kind Weft validates", () => {
     const path = join(ROOT, "deploy", "kubernetes", "validating-webhook.yaml");
     expect(existsSync(path)).toBe(true);
