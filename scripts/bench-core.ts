@@ -183,16 +183,17 @@ function measure(table: RouteTable, upstreams: Map<string, UpstreamCluster>, aut
       let upstreamHost: string | undefined;
       const flags: RequestRecord["responseFlags"] = [];
       if (decision === undefined) flags.push("NR");
-      else if (!evaluateAuthorization(authorization, request.authz).allowed) status = 403;
       else {
+        // The route names the destination; a denial is still recorded against it (as an inbound
+        // sidecar records its own service), only the endpoint pick is skipped.
         const action = decision.route.action;
-        if (action.kind === "route") {
-          const upstream = upstreams.get(pickDestination(action.destinations, random).cluster) as UpstreamCluster;
-          const choice = upstream.pick(request.hash);
-          cluster = upstream.cluster;
-          upstreamHost = choice?.endpoint.address;
+        const upstream = action.kind === "route" ? (upstreams.get(pickDestination(action.destinations, random).cluster) as UpstreamCluster) : undefined;
+        cluster = upstream?.cluster;
+        if (!evaluateAuthorization(authorization, request.authz).allowed) status = 403;
+        else if (upstream !== undefined) {
+          upstreamHost = upstream.pick(request.hash)?.endpoint.address;
           status = 200;
-        } else status = action.kind === "direct" ? action.status : action.code;
+        } else status = action.kind === "direct" ? action.status : action.kind === "redirect" ? action.code : 200;
       }
       metrics.record({
         reporter: "source",
