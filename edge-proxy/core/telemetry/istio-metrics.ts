@@ -77,9 +77,7 @@ const SLOTS = BUCKETS.length + 1; // one per bound plus the overflow (+Inf only)
 const LE_TEXT = [...BUCKETS.map((b) => `le="${b}"`), 'le="+Inf"'];
 
 /** One label set: its rendered labels and the three histograms' per-bucket (not cumulative) counts. */
-interface Series {
-  /** The raw values below the source/destination levels, for the per-pair recent-series check. */
-  readonly key: SeriesKey;
+interface Series extends SeriesKey {
   readonly labels: string;
   count: number;
   durationSum: number;
@@ -143,7 +141,7 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
     const recent = slot.recent;
     for (let i = 0; i < recent.length; i++) {
       const candidate = recent[i] as Series;
-      if (sameKey(candidate.key, r, flags)) {
+      if (sameKey(candidate, r, flags)) {
         entry = candidate;
         break;
       }
@@ -159,7 +157,7 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
       n = child(n, r.destinationServiceName);
       entry = n.get(r.destinationServiceNamespace) as Series | undefined;
       if (entry === undefined) {
-        const key: SeriesKey = {
+        entry = {
           reporter: r.reporter,
           responseCode: r.responseCode,
           flags,
@@ -169,8 +167,13 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
           authority: r.destinationService === undefined ? r.authority : undefined,
           destinationServiceName: r.destinationServiceName,
           destinationServiceNamespace: r.destinationServiceNamespace,
+          labels: renderLabels(r, cluster),
+          count: 0,
+          durationSum: 0,
+          requestBytesSum: 0,
+          responseBytesSum: 0,
+          buckets: new Float64Array(3 * SLOTS),
         };
-        entry = { key, labels: renderLabels(r, cluster), count: 0, durationSum: 0, requestBytesSum: 0, responseBytesSum: 0, buckets: new Float64Array(3 * SLOTS) };
         n.set(r.destinationServiceNamespace, entry);
         series.push(entry);
       }
@@ -228,6 +231,7 @@ interface PeerSlot {
   readonly recent: Series[];
 }
 
+/** The raw values below the source/destination levels a series was made for (the per-pair recent-series check). */
 interface SeriesKey {
   readonly reporter: string;
   readonly responseCode: number;
