@@ -26,17 +26,40 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+}
+
+/** An API token as stored: the admin secret (name `admin`) or a token created through the API. */
+export interface ApiTokenHolder {
+  name: string;
+  role: Role;
+  /** True for the admin secret itself. */
+  secret: boolean;
+}
+
+/** Whose API token `token` is, or undefined when it is none. */
+export async function resolveApiToken(token: string, db: WeftDatabase, adminToken: string | undefined): Promise<ApiTokenHolder | undefined> {
+  const presented = await sha256Hex(token);
+  // Both sides are hashed, so the comparison takes the same time whatever the token's length.
+  if (adminToken && constantTimeEqual(presented, await sha256Hex(adminToken))) return { name: "admin", role: "admin", secret: true };
+  const rows = await db
+    .select({ name: apiTokensTable.name, role: apiTokensTable.role, hash: apiTokensTable.tokenHash })
+    .from(apiTokensTable)
+    .where(eq(apiTokensTable.tokenHash, presented))
+    .limit(1);
+  const row = rows[0];
+  return row && constantTimeEqual(row.hash, presented) ? { name: row.name, role: row.role, secret: false } : undefined;
+}
+
 /** Resolves the `Authorization` header to a role, or throws Unauthorized. */
 export async function authenticate(header: string | undefined, db: WeftDatabase, adminToken: string | undefined): Promise<Role> {
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  if (!match) throw new Unauthorized("missing bearer token: send Authorization: Bearer TOKEN");
-  const presented = await sha256Hex(match[1]!);
-  // Both sides are hashed, so the comparison takes the same time whatever the token's length.
-  if (adminToken && constantTimeEqual(presented, await sha256Hex(adminToken))) return "admin";
-  const rows = await db.select({ role: apiTokensTable.role, hash: apiTokensTable.tokenHash }).from(apiTokensTable).where(eq(apiTokensTable.tokenHash, presented)).limit(1);
-  const row = rows[0];
-  if (row && constantTimeEqual(row.hash, presented)) return row.role;
-  throw new Unauthorized("invalid bearer token");
+  const token = bearerToken(header);
+  if (!token) throw new Unauthorized("missing bearer token: send Authorization: Bearer TOKEN");
+  const holder = await resolveApiToken(token, db, adminToken);
+  if (!holder) throw new Unauthorized("invalid bearer token");
+  return holder.role;
 }
 
 /** Throws Forbidden unless `role` is at least `needed`. */

@@ -10,7 +10,7 @@ import { Forbidden, Unauthorized } from "../../errors.js";
 import { issueCertificate } from "../../ca/certificate-authority.js";
 import { chooseAuthenticator } from "../../ca/authenticate/dispatch.js";
 import type { Caller } from "../../ca/authenticate/identity.js";
-import { authenticate } from "../auth.js";
+import { bearerToken, resolveApiToken } from "../auth.js";
 import { readRequestObject } from "../read-body.js";
 import type { ControlPlaneEnv } from "../context.js";
 
@@ -24,12 +24,13 @@ export function certificateRoutes(): Hono<ControlPlaneEnv> {
   app.post("/v1/certificates", async (c) => {
     const deps = c.env.deps;
     const header = c.req.header("authorization");
-    const token = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    const token = bearerToken(header);
     if (!token) throw new Unauthorized("missing credential: send Authorization: Bearer with a service-account JWT, a join token or the admin token");
     let caller: Caller;
     if (chooseAuthenticator(token) === "api-token") {
-      const role = await authenticate(header, deps.db, deps.adminToken);
-      if (role !== "admin") throw new Forbidden("a viewer token cannot request certificates: use a workload credential or the admin token");
+      const holder = await resolveApiToken(token, deps.db, deps.adminToken);
+      if (!holder) throw new Unauthorized("invalid bearer token");
+      if (holder.role !== "admin") throw new Forbidden("a viewer token cannot request certificates: use a workload credential or the admin token");
       caller = { kind: "admin", subject: "admin" };
     } else {
       caller = await deps.authenticateWorkload(token);
