@@ -12,7 +12,7 @@ import type { ProxyIdentity } from "../../edge-proxy/core/config/proxy-config.js
 import { canonicalJson } from "../resources/canonical-json.js";
 import type { WeftDatabase } from "../store/resource-store.js";
 import type { BuiltConfig, MeshRevisions, ProxyRegistration } from "./contracts.js";
-import { ISOLATE_SNAPSHOT_CACHE, type MeshSnapshot, type SnapshotCache, type SnapshotOptions, loadSnapshot, readRevisions } from "./snapshot.js";
+import { ISOLATE_SNAPSHOT_CACHE, type MeshSnapshot, type SnapshotCache, type SnapshotOptions, type SnapshotRevisions, loadSnapshot, readRevisions } from "./snapshot.js";
 
 /** Labels naming a workload for telemetry, in Istio's canonical-name order. */
 const WORKLOAD_NAME_LABELS = ["service.istio.io/canonical-name", "app.kubernetes.io/name", "app"] as const;
@@ -128,16 +128,24 @@ export interface ConfigForProxyDeps {
 }
 
 /**
- * The current config of `proxy`: one cheap read of the revisions; the isolate's snapshot when they
- * match it (else a reload, shared by concurrent callers); the cached build of the proxy's scope
- * when there is one (else a build, shared likewise).
+ * The current configs of `proxies`, in the order given, all from one snapshot: one cheap read of the
+ * revisions (or the caller's, when it just read them); the isolate's snapshot when they match it (else a
+ * reload, shared by concurrent callers); the cached build of each proxy's scope when there is one (else a
+ * build, shared likewise). A rebuild for a thousand connected proxies is one D1 read and one build per scope.
  */
-export async function configForProxy(deps: ConfigForProxyDeps, proxy: ProxyRegistration): Promise<BuiltConfig> {
+export async function configsForProxies(deps: ConfigForProxyDeps, proxies: readonly ProxyRegistration[], revisions?: SnapshotRevisions): Promise<BuiltConfig[]> {
+  if (proxies.length === 0) return [];
   const options: SnapshotOptions = { trustDomain: deps.trustDomain };
   if (deps.clusterDomain !== undefined) options.clusterDomain = deps.clusterDomain;
   if (deps.rootNamespace !== undefined) options.rootNamespace = deps.rootNamespace;
   const snapshots = deps.snapshotCache ?? ISOLATE_SNAPSHOT_CACHE;
-  const revisions = await readRevisions(deps.db);
-  const snapshot = await snapshots.get(revisions, options, () => loadSnapshot(deps.db, deps.now(), options));
-  return deps.cache.get(snapshot.revisions, proxy, () => buildConfigForProxy(snapshot, proxy));
+  const current = revisions ?? (await readRevisions(deps.db));
+  const snapshot = await snapshots.get(current, options, () => loadSnapshot(deps.db, deps.now(), options));
+  return Promise.all(proxies.map((proxy) => deps.cache.get(snapshot.revisions, proxy, () => buildConfigForProxy(snapshot, proxy))));
+}
+
+/** The current config of one proxy (see {@link configsForProxies}). */
+export async function configForProxy(deps: ConfigForProxyDeps, proxy: ProxyRegistration): Promise<BuiltConfig> {
+  const [built] = await configsForProxies(deps, [proxy]);
+  return built as BuiltConfig;
 }

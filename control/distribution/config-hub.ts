@@ -10,9 +10,8 @@
  * State is in memory: if the object is evicted its streams end, and clients reconnect with the last
  * version they hold (`Last-Event-ID`), missing nothing.
  */
-import type { ConfigCache } from "./build-config.js";
+import { type ConfigCache, configsForProxies } from "./build-config.js";
 import type { BuiltConfig, ProxyRegistration } from "./contracts.js";
-import { configsForProxies } from "./deliver-build.js";
 import { configEvent, HEARTBEAT_INTERVAL_MS, SSE_HEADERS, sseComment, streamPreamble } from "./deliver-sse.js";
 import { recordSent } from "./deliver-status.js";
 import { listRegistrations } from "../registry/registry-store.js";

@@ -11,7 +11,7 @@
 import { Hono, type Context } from "hono";
 import { BadRequest, type FieldError } from "../../errors.js";
 import type { BuiltConfig, ProxyRegistration } from "../../distribution/contracts.js";
-import { configsForProxies } from "../../distribution/deliver-build.js";
+import { configsForProxies } from "../../distribution/build-config.js";
 import { checkProxyAccess, isProxyItself } from "../../distribution/deliver-access.js";
 import { lastSeen, readProxyStatuses, recordAnswer, recordSent, syncStatus, type ProxyAnswer } from "../../distribution/deliver-status.js";
 import { etagsIn, holdsVersion, parseWait } from "../../distribution/deliver-wait.js";
