@@ -16,11 +16,13 @@
  * counts, circuit breakers) is kept for clusters whose definition did not change.
  */
 import type { Cluster, Endpoint, ProxyConfig, Route, WeightedDestination } from "../config/proxy-config.js";
+import { authorityWithoutPort } from "../routing/authority.js";
 import { createRouteTable, type RouteTable } from "../routing/route-table.js";
 import { findVirtualHost } from "../routing/find-virtual-host.js";
 import { routeRequest, type RouteDecision } from "../routing/match-request.js";
 import { pickDestination } from "../routing/pick-destination.js";
 import { createInboundSecurity } from "../security/inbound-security.js";
+import { parsePrincipal } from "../security/request-view.js";
 import type { InboundSecurity, PeerInfo } from "../security/types.js";
 import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.js";
 import { propagateTrace } from "../telemetry/trace-context.js";
@@ -75,6 +77,8 @@ interface Compiled {
   upstreams: Map<string, { key: string; state: UpstreamCluster }>;
   security: InboundSecurity;
   self: WorkloadInfo;
+  /** The proxy's own workload as the router's sourceLabels / sourceNamespace matches read it. */
+  source: { labels: Record<string, string>; namespace: string };
   /** Some virtual host redirects plain HTTP to https: only then is the scheme looked at before routing. */
   requireTls: boolean;
 }
@@ -101,7 +105,8 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     }
     const security = createInboundSecurity(next.inbound, next.trust, { fetchJwks, now, ...(host.customAuthorizers ? { customAuthorizers: host.customAuthorizers } : {}) });
     const requireTls = next.listeners.some((l) => l.virtualHosts.some((vh) => vh.requireTls === true));
-    return { config: next, table, upstreams, security, self: Object.freeze(selfInfo(next)), requireTls };
+    const source = { labels: next.proxy.labels, namespace: next.proxy.namespace };
+    return { config: next, table, upstreams, security, self: Object.freeze(selfInfo(next)), source, requireTls };
   };
 
   let current = compile(config, undefined);
@@ -118,6 +123,8 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
   };
 
   const base = { now, random, randomBytes, sleep, host, emit };
+  /** What every forward (routes, mirrors, the local application) makes its attempts with. */
+  const attempts = { host, sleep, random, now };
 
   const outbound = async (exchange: Exchange, context: OutboundContext): Promise<Response> => {
     const state = current;
@@ -130,7 +137,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
       path: url.pathname + url.search,
       scheme: url.protocol === "https:" ? "https" : "http",
       headers: exchange.headers,
-      source: { labels: state.config.proxy.labels, namespace: state.config.proxy.namespace },
+      source: state.source,
       ...(context.gateway !== undefined ? { gateway: context.gateway } : {}),
     });
     exchange.record.source = state.self;
@@ -138,7 +145,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     if (state.requireTls && url.protocol === "http:") {
       const virtualHost = decision?.virtualHost ?? findVirtualHost(state.table, exchange.authority, port)?.virtualHost;
       if (virtualHost?.requireTls === true) {
-        const location = `https://${hostWithoutPort(exchange.authority)}${url.pathname}${url.search}`;
+        const location = `https://${authorityWithoutPort(exchange.authority)}${url.pathname}${url.search}`;
         return exchange.finish(new Response(null, { status: 301, headers: { location } }), [], base, undefined, undefined, "https_redirect");
       }
     }
@@ -196,10 +203,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
 
     if (route.mirrors !== undefined) mirror(state, route, upstreamRequest, exchange);
     const result = await forward(upstreamRequest, upstream, {
-      host,
-      sleep,
-      random,
-      now,
+      ...attempts,
       retry: route.retries !== undefined && route.retries.attempts > 0 ? retryConditions(route.retries) : undefined,
       timeoutMs: route.timeoutMs,
       hash: new RequestHashInput(headers, exchange.url.search, context.peer?.sourceIp),
@@ -219,10 +223,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
       headers.set("host", shadowHost(headers.get("host") ?? exchange.authority));
       const body = original.body instanceof ArrayBuffer ? original.body : null;
       const work = forward({ ...original, headers, body }, upstream, {
-        host,
-        sleep,
-        random,
-        now,
+        ...attempts,
         retry: undefined,
         timeoutMs: route.timeoutMs,
         hash: new RequestHashInput(headers, exchange.url.search, undefined),
@@ -255,10 +256,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     exchange.record.upstreamCluster = upstream.cluster.name;
     const body = await exchange.upstreamBody(false);
     const result = await forward({ url: exchange.url.href, method: request.method, headers: exchange.headers, body }, upstream, {
-      host,
-      sleep,
-      random,
-      now,
+      ...attempts,
       retry: undefined,
       timeoutMs: undefined,
       hash: new RequestHashInput(exchange.headers, exchange.url.search, context.peer.sourceIp),
@@ -400,21 +398,23 @@ class Exchange {
       const reply = result.reply ?? LOCAL_REPLIES.reset;
       return this.finish(localResponse(reply), flags, base, route, destination, reply.details, result.setCookie);
     }
-    let response = result.response;
-    // Upstream responses have immutable headers in some runtimes: copy them once.
-    response = new Response(response.body, { status: response.status, statusText: response.statusText, headers: new Headers(response.headers) });
-    if (result.upstreamServiceTimeMs !== undefined) response.headers.set("x-envoy-upstream-service-time", String(result.upstreamServiceTimeMs));
-    return this.finish(response, flags, base, route, destination, "via_upstream", result.setCookie);
+    // Upstream responses have immutable headers in some runtimes: finish works on this one copy.
+    const headers = new Headers(result.response.headers);
+    if (result.upstreamServiceTimeMs !== undefined) headers.set("x-envoy-upstream-service-time", String(result.upstreamServiceTimeMs));
+    return this.finish(result.response, flags, base, route, destination, "via_upstream", result.setCookie, headers);
   }
 
-  /** Applies response header operations and CORS, then meters the body; the record is emitted when it ends. */
-  finish(response: Response, flags: ResponseFlag[], base: Base, route?: Route, destination?: WeightedDestination, details?: string, setCookie?: string): Response {
+  /**
+   * Applies response header operations and CORS, then meters the body; the record is emitted when it ends.
+   * `ownHeaders` is a copy of the response's headers the caller already made, edited in place.
+   */
+  finish(response: Response, flags: ResponseFlag[], base: Base, route?: Route, destination?: WeightedDestination, details?: string, setCookie?: string, ownHeaders?: Headers): Response {
     const record = this.record;
     record.responseFlags = flags;
     if (details !== undefined) record.responseCodeDetails = details;
-    let headers: Headers = response.headers;
+    let headers: Headers = ownHeaders ?? response.headers;
     if (route !== undefined && (route.headers?.response !== undefined || destination?.headers?.response !== undefined || route.cors !== undefined) || setCookie !== undefined) {
-      headers = new Headers(response.headers);
+      headers = ownHeaders ?? new Headers(response.headers);
       applyResponseHeaders(headers, destination?.headers, route?.headers);
       if (route?.cors !== undefined) decorateCorsResponse(route.cors, this.request, headers);
       if (setCookie !== undefined) headers.append("set-cookie", setCookie);
@@ -429,13 +429,6 @@ class Exchange {
     });
     return new Response(body, { status, statusText: response.statusText, headers });
   }
-}
-
-/** The authority without its port (`shop.example.com:80` → `shop.example.com`; `[::1]:80` → `[::1]`). */
-function hostWithoutPort(authority: string): string {
-  if (authority.startsWith("[")) return authority.slice(0, authority.indexOf("]") + 1) || authority;
-  const colon = authority.indexOf(":");
-  return colon === -1 || colon !== authority.lastIndexOf(":") ? authority : authority.slice(0, colon);
 }
 
 /** Envoy's shadow authority: `-shadow` after the host name, before any port (`ratings:9080` → `ratings-shadow:9080`). */
@@ -453,9 +446,14 @@ function selfInfo(config: ProxyConfig): WorkloadInfo {
   const info: WorkloadInfo = { namespace: proxy.namespace };
   if (proxy.workload !== undefined) info.workload = proxy.workload;
   if (proxy.serviceAccount !== undefined) info.principal = `${config.trust?.trustDomain ?? "cluster.local"}/ns/${proxy.namespace}/sa/${proxy.serviceAccount}`;
-  const app = proxy.labels.app ?? proxy.labels["app.kubernetes.io/name"];
+  return withAppAndVersion(info, proxy.labels);
+}
+
+/** Adds `app` and `version` as Istio reads them from labels (`app` / `version`, else the app.kubernetes.io ones). */
+function withAppAndVersion(info: WorkloadInfo, labels: Record<string, string>): WorkloadInfo {
+  const app = labels.app ?? labels["app.kubernetes.io/name"];
   if (app !== undefined) info.app = app;
-  const version = proxy.labels.version ?? proxy.labels["app.kubernetes.io/version"];
+  const version = labels.version ?? labels["app.kubernetes.io/version"];
   if (version !== undefined) info.version = version;
   return info;
 }
@@ -466,13 +464,7 @@ const ENDPOINT_WORKLOADS = new WeakMap<Endpoint, WorkloadInfo>();
 function endpointWorkload(endpoint: Endpoint): WorkloadInfo {
   let info = ENDPOINT_WORKLOADS.get(endpoint);
   if (info === undefined) {
-    const labels = endpoint.labels;
-    const fresh: WorkloadInfo = {};
-    const app = labels.app ?? labels["app.kubernetes.io/name"];
-    if (app !== undefined) fresh.app = app;
-    const version = labels.version ?? labels["app.kubernetes.io/version"];
-    if (version !== undefined) fresh.version = version;
-    info = Object.freeze(fresh);
+    info = Object.freeze(withAppAndVersion({}, endpoint.labels));
     ENDPOINT_WORKLOADS.set(endpoint, info);
   }
   return info;
@@ -488,8 +480,8 @@ function peerWorkload(peer: PeerInfo): WorkloadInfo {
   let info = PEER_WORKLOADS.get(spiffeId);
   if (info === undefined) {
     const principal = spiffeId.replace(/^spiffe:\/\//, "");
-    const match = /^[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
-    info = Object.freeze(match ? { principal, namespace: match[1] as string } : { principal });
+    const parts = parsePrincipal(principal);
+    info = Object.freeze(parts ? { principal, namespace: parts.namespace } : { principal });
     if (PEER_WORKLOADS.size >= 4096) PEER_WORKLOADS.clear();
     PEER_WORKLOADS.set(spiffeId, info);
   }

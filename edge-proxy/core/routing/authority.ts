@@ -9,19 +9,25 @@ const OPEN_BRACKET = 0x5b; // "["
 const DOT = 0x2e;
 
 /**
+ * The authority without its port, as written: `shop.example.com:80` → `shop.example.com`, `[::1]:8080` →
+ * `[::1]`. An unbracketed value with several colons (a bare IPv6 address) is kept whole.
+ */
+export function authorityWithoutPort(authority: string): string {
+  if (authority.charCodeAt(0) === OPEN_BRACKET) {
+    const end = authority.indexOf("]");
+    return end === -1 ? authority : authority.slice(0, end + 1);
+  }
+  const colon = authority.indexOf(":");
+  return colon !== -1 && authority.indexOf(":", colon + 1) === -1 ? authority.slice(0, colon) : authority;
+}
+
+/**
  * The host of an authority: `Reviews.Default:9080` → `reviews.default`, `api.example.com.` →
  * `api.example.com`, `[::1]:8080` → `[::1]`. An unbracketed value with several colons (a bare IPv6
  * address) is kept whole.
  */
 export function hostOfAuthority(authority: string): string {
-  let host = authority;
-  if (host.charCodeAt(0) === OPEN_BRACKET) {
-    const end = host.indexOf("]");
-    if (end !== -1) host = host.slice(0, end + 1);
-  } else {
-    const colon = host.indexOf(":");
-    if (colon !== -1 && host.indexOf(":", colon + 1) === -1) host = host.slice(0, colon);
-  }
+  let host = authorityWithoutPort(authority);
   if (host.charCodeAt(host.length - 1) === DOT) host = host.slice(0, -1);
   return host.toLowerCase();
 }
