@@ -3,6 +3,7 @@
  * The request facts a consistent-hash load balancer may read (header, cookie, query parameter, source
  * IP), each parsed only when asked for.
  */
+import { cookiePairs } from "../http/cookie-header.js";
 import type { HashInput } from "../upstream/types.js";
 
 export class RequestHashInput implements HashInput {
@@ -22,12 +23,7 @@ export class RequestHashInput implements HashInput {
   cookie(name: string): string | undefined {
     if (this.cookies === undefined) {
       this.cookies = new Map();
-      for (const part of (this.headers.get("cookie") ?? "").split(";")) {
-        const eq = part.indexOf("=");
-        if (eq <= 0) continue;
-        const key = part.slice(0, eq).trim();
-        if (!this.cookies.has(key)) this.cookies.set(key, part.slice(eq + 1).trim());
-      }
+      for (const [name, value] of cookiePairs(this.headers.get("cookie") ?? "")) if (!this.cookies.has(name)) this.cookies.set(name, value);
     }
     return this.cookies.get(name);
   }

@@ -6,6 +6,7 @@
  * `access_token` query parameter.
  */
 import type { JwtRule } from "../config/proxy-config.js";
+import { cookiePairs } from "../http/cookie-header.js";
 
 export type TokenLocation =
   | { readonly kind: "header"; readonly name: string; readonly prefix: string }
@@ -30,15 +31,6 @@ export function locationsOf(rule: JwtRule): readonly TokenLocation[] {
 /** Identifies equal locations across rules. */
 export function locationKey(location: TokenLocation): string {
   return location.kind === "header" ? `header:${location.name}:${location.prefix.toLowerCase()}` : `${location.kind}:${location.name}`;
-}
-
-/** The `name=value` pairs of a Cookie header. */
-function cookies(header: string): [string, string][] {
-  return header.split(";").flatMap((part) => {
-    const eq = part.indexOf("=");
-    if (eq === -1) return [];
-    return [[part.slice(0, eq).trim(), part.slice(eq + 1).trim()] as [string, string]];
-  });
 }
 
 function decodeQueryComponent(text: string): string {
@@ -81,7 +73,7 @@ export function tokenAt(request: Request, url: () => URL, location: TokenLocatio
     case "cookie": {
       const header = request.headers.get("cookie");
       if (header === null) return undefined;
-      const found = cookies(header).find(([name]) => name === location.name);
+      const found = cookiePairs(header).find(([name]) => name === location.name);
       return found && found[1] !== "" ? found[1] : undefined;
     }
   }
@@ -105,7 +97,7 @@ export function removeToken(headers: Headers, url: URL, location: TokenLocation)
     case "cookie": {
       const header = headers.get("cookie");
       if (header === null) return undefined;
-      const kept = cookies(header).filter(([name]) => name !== location.name);
+      const kept = cookiePairs(header).filter(([name]) => name !== location.name);
       if (kept.length > 0) headers.set("cookie", kept.map(([n, v]) => `${n}=${v}`).join("; "));
       else headers.delete("cookie");
       return undefined;
