@@ -11,6 +11,7 @@
  *
  * Flags: --seconds N (3) --concurrency C (8) --pool P (256) --workerd-count K (2000) --no-workerd
  */
+import { measure } from "./bench-support.js";
 import { parseArgs } from "node:util";
 import { createSelfSignedRoot } from "../control/ca/signing/create-ca-certificate.js";
 import { derExplicit, derImplicit, derInteger, derOctetString, derOid, derSequence, derSetOf, derBitString, readDer } from "../control/ca/signing/der.js";
@@ -60,23 +61,6 @@ async function makeCsr(uri: string): Promise<PoolCsr> {
   const rawSignature = new Uint8Array(await crypto.subtle.sign(ECDSA_SHA256, keys.privateKey, info));
   const pem = derToPem(derSequence([info, ALG_ECDSA_SHA256, derBitString(ecdsaSignatureToDer(rawSignature))]), "CERTIFICATE REQUEST");
   return { pem, point, info, rawSignature };
-}
-
-/** Runs `op` from `concurrency` loops for `seconds`; returns the operations done and the time taken. */
-async function measure(seconds: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<{ ops: number; ms: number }> {
-  let ops = 0;
-  let next = 0;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await op(next++);
-        ops++;
-      }
-    }),
-  );
-  return { ops, ms: performance.now() - start };
 }
 
 /**

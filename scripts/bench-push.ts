@@ -15,6 +15,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { parseArgs } from "node:util";
 import { startControlPlane, type RunningControlPlane } from "../test/node/support/control-plane.js";
+import { measure } from "./bench-support.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -156,24 +157,15 @@ function percentile(sorted: readonly number[], p: number): number {
 /** 304 answers per second to `If-None-Match` polls of the current version, from `concurrency` loops. */
 async function measurePolls(cp: RunningControlPlane, proxies: readonly Proxy[], seconds: number, concurrency: number): Promise<number> {
   let notModified = 0;
-  let other = 0;
-  let next = 0;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const proxy = proxies[next++ % proxies.length]!;
-        const held = proxy.versions.at(-1)!.version;
-        const res = await fetch(`${cp.url}/v1/proxies/${proxy.id}/config`, { headers: { authorization: `Bearer ${proxy.token}`, "if-none-match": `"${held}"` } });
-        await res.arrayBuffer();
-        if (res.status === 304) notModified++;
-        else other++;
-      }
-    }),
-  );
-  if (other > 0) log(`${other} polls were not answered 304`);
-  return notModified / ((performance.now() - start) / 1000);
+  const { ops, ms } = await measure(seconds, concurrency, async (i) => {
+    const proxy = proxies[i % proxies.length]!;
+    const held = proxy.versions.at(-1)!.version;
+    const res = await fetch(`${cp.url}/v1/proxies/${proxy.id}/config`, { headers: { authorization: `Bearer ${proxy.token}`, "if-none-match": `"${held}"` } });
+    await res.arrayBuffer();
+    if (res.status === 304) notModified++;
+  });
+  if (ops > notModified) log(`${ops - notModified} polls were not answered 304`);
+  return notModified / (ms / 1000);
 }
 
 async function run(cp: RunningControlPlane): Promise<string> {
