@@ -199,7 +199,7 @@ async function discard(response: Response): Promise<void> {
 }
 
 /** Aborts `target` when `source` aborts (with its reason); returns the unlinker. */
-export function linkAbort(source: AbortSignal | undefined, target: AbortController): () => void {
+function linkAbort(source: AbortSignal | undefined, target: AbortController): () => void {
   if (source === undefined) return () => {};
   if (source.aborted) {
     target.abort(source.reason);
@@ -210,4 +210,3 @@ export function linkAbort(source: AbortSignal | undefined, target: AbortControll
   return () => source.removeEventListener("abort", onAbort);
 }
 
-export { PER_TRY_TIMEOUT };

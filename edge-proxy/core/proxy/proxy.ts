@@ -32,7 +32,7 @@ import type { UpstreamCluster } from "../upstream/types.js";
 import { answerPreflight, decorateCorsResponse, isPreflight } from "./cors.js";
 import { forward, type ForwardRequest, type ForwardResult } from "./forward.js";
 import { RequestHashInput } from "./hash-input.js";
-import { applyRequestHeaders, applyResponseHeaders } from "./header-operations.js";
+import { applyRequestHeaders, applyResponseHeaders, hasResponseOperations } from "./header-operations.js";
 import type { ProxyHost } from "./host.js";
 import { LOCAL_REPLIES, localResponse, type LocalReply } from "./local-reply.js";
 import { meterBody } from "./metered-body.js";
@@ -413,7 +413,7 @@ class Exchange {
     record.responseFlags = flags;
     if (details !== undefined) record.responseCodeDetails = details;
     let headers: Headers = ownHeaders ?? response.headers;
-    if (route !== undefined && (route.headers?.response !== undefined || destination?.headers?.response !== undefined || route.cors !== undefined) || setCookie !== undefined) {
+    if ((route !== undefined && (route.cors !== undefined || hasResponseOperations(destination?.headers, route.headers))) || setCookie !== undefined) {
       headers = ownHeaders ?? new Headers(response.headers);
       applyResponseHeaders(headers, destination?.headers, route?.headers);
       if (route?.cors !== undefined) decorateCorsResponse(route.cors, this.request, headers);
