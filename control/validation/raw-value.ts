@@ -3,27 +3,23 @@
  * Safe reads of untrusted, already-parsed JSON values, for the semantic checks that run after (or
  * despite) a failed schema check: each returns the value when it has the expected type, else undefined.
  */
+import { num, obj, str, type Obj } from "../../edge-proxy/core/config/build/raw.js";
 
-export type Obj = Record<string, unknown>;
+export type { Obj };
 
 /** A plain object (not null, not an array). */
 export function isRecord(value: unknown): value is Obj {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return obj(value) !== undefined;
 }
 
-export function asObject(value: unknown): Obj | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Obj) : undefined;
-}
+/** A plain object, else undefined (the proxy config builder's reader: one definition for both). */
+export const asObject = obj;
 
 export function asArray(value: unknown): unknown[] | undefined {
   return Array.isArray(value) ? value : undefined;
 }
 
-export function asString(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
+export const asString = str;
 
 /** A finite number. */
-export function asNumber(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
-}
+export const asNumber = num;
