@@ -15,6 +15,8 @@ export interface LocalReply {
 
 export const LOCAL_REPLIES = {
   noRoute: { status: 404, body: "", flag: "NR", details: "route_not_found" },
+  /** REGISTRY_ONLY: a host the registry does not know goes to Istio's BlackHoleCluster. */
+  blackHole: { status: 502, body: "", flag: "NR", details: "route_not_found{BlackHoleCluster}" },
   noHealthyUpstream: { status: 503, body: "no healthy upstream", flag: "UH", details: "no_healthy_upstream" },
   connectFailure: { status: 503, body: "upstream connect error or disconnect/reset before headers. reset reason: connection failure", flag: "UF", details: "upstream_reset_before_response_started{connection_failure}" },
   reset: { status: 503, body: "upstream connect error or disconnect/reset before headers. reset reason: connection termination", flag: "UC", details: "upstream_reset_before_response_started{connection_termination}" },

@@ -51,6 +51,12 @@ export interface OutboundContext {
   peer?: PeerInfo;
   /** Aborted when the downstream goes away (flag DC). */
   signal?: AbortSignal;
+  /**
+   * Where the connection was going before capture (a sidecar's SO_ORIGINAL_DST). A request no virtual
+   * host matches then goes there as Istio's `PassthroughCluster`, unless the config's
+   * outboundTrafficPolicy is REGISTRY_ONLY (502, Istio's `BlackHoleCluster`). Absent: 404 NR.
+   */
+  originalDestination?: { address: string; port: number };
 }
 
 export interface InboundContext {
@@ -122,6 +128,20 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     return upstream;
   };
 
+  const passthroughClusters = new Map<string, UpstreamCluster>();
+  /** Istio's `PassthroughCluster`: the captured connection's original destination, for hosts the config does not know. */
+  const passthroughCluster = (address: string, port: number): UpstreamCluster => {
+    const key = `${address}:${port}`;
+    let upstream = passthroughClusters.get(key);
+    if (upstream === undefined) {
+      if (passthroughClusters.size >= 1024) passthroughClusters.clear();
+      const cluster: Cluster = { name: "PassthroughCluster", host: address, port, endpoints: [{ address, port, labels: {} }], policy: { loadBalancer: { kind: "PASSTHROUGH" } } };
+      upstream = createUpstreamCluster(cluster, { now, random });
+      passthroughClusters.set(key, upstream);
+    }
+    return upstream;
+  };
+
   const base = { now, random, randomBytes, sleep, host, emit };
   /** What every forward (routes, mirrors, the local application) makes its attempts with. */
   const attempts = { host, sleep, random, now };
@@ -149,8 +169,29 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
         return exchange.finish(new Response(null, { status: 301, headers: { location } }), [], base, undefined, undefined, "https_redirect");
       }
     }
-    if (decision === undefined) return exchange.reply(LOCAL_REPLIES.noRoute, base);
+    if (decision === undefined) {
+      const original = context.originalDestination;
+      if (original === undefined) return exchange.reply(LOCAL_REPLIES.noRoute, base);
+      if (state.config.outboundTrafficPolicy?.mode === "REGISTRY_ONLY") return exchange.reply(LOCAL_REPLIES.blackHole, base);
+      return passthrough(exchange, original, context);
+    }
     return routeStages(state, exchange, decision, port, context);
+  };
+
+  const passthrough = async (exchange: Exchange, original: { address: string; port: number }, context: OutboundContext): Promise<Response> => {
+    const upstream = passthroughCluster(original.address, original.port);
+    exchange.record.upstreamCluster = upstream.cluster.name;
+    exchange.headers.set("host", exchange.authority);
+    const body = await exchange.upstreamBody(false);
+    const result = await forward({ url: exchange.url.href, method: exchange.request.method, headers: exchange.headers, body }, upstream, {
+      ...attempts,
+      retry: undefined,
+      timeoutMs: undefined,
+      hash: new RequestHashInput(exchange.headers, exchange.url.search, context.peer?.sourceIp),
+      downstreamSignal: context.signal,
+      direction: "outbound",
+    });
+    return exchange.upstreamResult(result, result.flags, base);
   };
 
   const routeStages = async (state: Compiled, exchange: Exchange, decision: RouteDecision, port: number, context: OutboundContext): Promise<Response> => {

@@ -132,4 +132,28 @@ describe("createProxy and update", () => {
     const response = await proxy.outbound(new Request("http://a/"));
     expect(await response.text()).toBe("ok");
   });
+
+  it("sends a request no virtual host matches to the captured original destination (PassthroughCluster), or 502 under REGISTRY_ONLY", async () => {
+    const sent: { cluster: string; endpoint: string; host: string | null }[] = [];
+    const host = {
+      send: async (request: Request, target: { cluster: { name: string }; endpoint: { address: string; port: number } }) => {
+        sent.push({ cluster: target.cluster.name, endpoint: `${target.endpoint.address}:${target.endpoint.port}`, host: request.headers.get("host") });
+        return new Response("through");
+      },
+    };
+    const proxy = createProxy(config([cluster("a", 1)]), host);
+    const unknown = await proxy.outbound(new Request("http://unknown.example:8080/x"), { port: 8080, originalDestination: { address: "10.9.0.5", port: 8080 } });
+    expect(await unknown.text()).toBe("through");
+    expect(sent).toEqual([{ cluster: "PassthroughCluster", endpoint: "10.9.0.5:8080", host: "unknown.example:8080" }]);
+    // Without an original destination (an edge gateway, a test) an unknown host is still 404 NR.
+    expect((await proxy.outbound(new Request("http://unknown.example/"))).status).toBe(404);
+    // A known host is routed as before, whatever the original destination.
+    await (await proxy.outbound(new Request("http://a/"), { port: 80, originalDestination: { address: "10.9.0.5", port: 80 } })).text();
+    expect(sent.at(-1)?.cluster).toBe("outbound|80||a");
+
+    const closed = createProxy({ ...config([cluster("a", 1)]), outboundTrafficPolicy: { mode: "REGISTRY_ONLY" } }, host);
+    const blocked = await closed.outbound(new Request("http://unknown.example:8080/"), { port: 8080, originalDestination: { address: "10.9.0.5", port: 8080 } });
+    expect(blocked.status).toBe(502);
+    expect(sent).toHaveLength(2);
+  });
 });
