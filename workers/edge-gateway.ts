@@ -7,7 +7,7 @@
  * `createEdgeGatewayWorker(overrides)` lets tests swap the origin transport, the clock, the log and the cache.
  */
 import { parseDurationMs } from "../control/validation/primitives.js";
-import { createControlPlaneClient, type ControlPlaneFetch, type GatewayRegistration } from "../edge-proxy/hosts/worker/control-plane-client.js";
+import { createControlPlaneClient, type ControlPlaneFetch, type ProxyRegistration } from "../edge-proxy/hosts/control-plane-client.js";
 import { createEdgeGateway, type EdgeGateway } from "../edge-proxy/hosts/worker/edge-gateway.js";
 import { createKeptConfigStore } from "../edge-proxy/hosts/worker/kept-config.js";
 import type { OriginFetch } from "../edge-proxy/hosts/worker/send-fetch.js";
@@ -56,7 +56,7 @@ export class GatewayConfigError extends Error {
 
 const DEFAULT_LABELS = { istio: "ingressgateway" };
 
-export function registrationFrom(env: Env): GatewayRegistration {
+export function registrationFrom(env: Env): ProxyRegistration {
   const namespace = env.WEFT_GATEWAY_NAMESPACE || "istio-system";
   const name = env.WEFT_GATEWAY_NAME || "weft-edge-gateway";
   let labels: Record<string, string> = DEFAULT_LABELS;
@@ -75,6 +75,7 @@ export function registrationFrom(env: Env): GatewayRegistration {
   const gateways = (env.WEFT_GATEWAYS ?? "").split(",").map((g) => g.trim()).filter((g) => g !== "");
   for (const gateway of gateways) if (!/^[^/]+\/[^/]+$/.test(gateway)) throw new GatewayConfigError(`WEFT_GATEWAYS: "${gateway}" is not namespace/name`);
   return {
+    kind: "gateway",
     name,
     namespace,
     serviceAccount: env.WEFT_GATEWAY_SERVICE_ACCOUNT || name,

@@ -8,8 +8,8 @@
  * kept in the Cache API. A cold isolate that cannot reach the control plane falls back to the kept one.
  */
 import type { ProxyConfig } from "../../core/config/proxy-config.js";
-import { validateProxyConfig } from "../../core/config/validate-proxy-config.js";
-import type { ControlPlaneClient } from "./control-plane-client.js";
+import { applyReceivedConfig } from "../apply-received-config.js";
+import type { ControlPlaneClient } from "../control-plane-client.js";
 import type { KeptConfigStore } from "./kept-config.js";
 
 export interface ConfigAgentOptions {
@@ -46,17 +46,9 @@ export function createConfigAgent(options: ConfigAgentOptions): ConfigAgent {
 
   /** Validates, applies, ACKs and keeps `body`; NACKs it otherwise. True when applied. */
   const accept = async (body: unknown, next: string, source: "control-plane" | "kept"): Promise<boolean> => {
-    const checked = validateProxyConfig(body);
-    let error: string | undefined;
-    if (!checked.ok) error = checked.errors.slice(0, 5).map((e) => `${e.field}: ${e.message}`).join("; ");
-    else {
-      try {
-        options.apply(checked.config);
-      } catch (cause) {
-        error = `cannot compile: ${String(cause)}`;
-      }
-    }
-    if (error !== undefined) {
+    const outcome = applyReceivedConfig(body, options.apply);
+    if (!outcome.ok) {
+      const { error } = outcome;
       log({ level: "error", event: "config_rejected", version: next, source, error });
       if (source === "control-plane") {
         rejected = next;

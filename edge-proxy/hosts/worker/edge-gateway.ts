@@ -12,7 +12,7 @@ import type { ProxyHost } from "../../core/proxy/host.js";
 import { createProxy, type Proxy } from "../../core/proxy/proxy.js";
 import type { TelemetrySink } from "../../core/telemetry/types.js";
 import { createConfigAgent, type ConfigAgent } from "./config-agent.js";
-import type { ControlPlaneClient } from "./control-plane-client.js";
+import type { ControlPlaneClient } from "../control-plane-client.js";
 import type { KeptConfigStore } from "./kept-config.js";
 import { createFetchSend, type OriginFetch } from "./send-fetch.js";
 
