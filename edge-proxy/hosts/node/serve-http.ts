@@ -1,22 +1,45 @@
 /**
  * @module hosts/node/serve-http
  * Turns node:http's IncomingMessage into a web Request and writes a web Response back, streaming both
- * bodies; a client that goes away aborts the request's signal (the core's DC flag). Used by the sidecar
+ * bodies; a client that goes away aborts the returned signal (the core's DC flag). Used by the sidecar
  * host and by loopback test servers.
+ *
+ * Cost matters here (every proxied request passes twice): the Request is built once from the raw
+ * header pairs and a URL string, and the response body is written with a reader loop rather than a
+ * Node stream adapter. With `requestSignal: false` the Request itself carries no signal — undici's
+ * signal following is the most expensive part of building a Request — and only the returned `signal`
+ * reports the client going away (the sidecar passes it to the core as the context's signal).
  */
 import type http from "node:http";
 import { Readable } from "node:stream";
-import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+
+export interface WebRequestOptions {
+  /** Give the Request the returned signal too (default true). */
+  requestSignal?: boolean;
+}
 
 /** The web Request for `incoming`, its URL built from the Host header; `signal` fires when the client goes away. */
-export function toWebRequest(incoming: http.IncomingMessage, scheme: "http" | "https" = "http"): { request: Request; signal: AbortSignal } {
+export function toWebRequest(incoming: http.IncomingMessage, scheme: "http" | "https" = "http", options: WebRequestOptions = {}): { request: Request; signal: AbortSignal } {
   const controller = new AbortController();
-  const headers = new Headers();
-  for (let i = 0; i < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i] as string, incoming.rawHeaders[i + 1] as string);
-  const host = headers.get("host") ?? "localhost";
+  const raw = incoming.rawHeaders;
+  const headers: [string, string][] = new Array(raw.length >> 1);
+  let host: string | undefined;
+  let framed = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    headers[i >> 1] = [name, value];
+    if (host === undefined && name.length === 4 && name.toLowerCase() === "host") host = value;
+    else if (!framed && (name.length === 14 || name.length === 17)) {
+      const lower = name.toLowerCase();
+      framed = (lower === "content-length" && value !== "0") || lower === "transfer-encoding";
+    }
+  }
   const method = incoming.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
-  const init: RequestInit & { duplex?: "half" } = { method, headers, signal: controller.signal };
+  // HTTP/1.1 (RFC 9112 §6.3): a request without Content-Length or Transfer-Encoding has no body.
+  const hasBody = framed && method !== "GET" && method !== "HEAD";
+  const init: RequestInit & { duplex?: "half" } = { method, headers };
+  if (options.requestSignal !== false) init.signal = controller.signal;
   if (hasBody) {
     init.body = Readable.toWeb(incoming) as unknown as ReadableStream<Uint8Array>;
     init.duplex = "half";
@@ -24,14 +47,15 @@ export function toWebRequest(incoming: http.IncomingMessage, scheme: "http" | "h
   incoming.once("close", () => {
     if (!incoming.complete || !incoming.socket?.writable) controller.abort(new Error("downstream disconnected"));
   });
-  let url: URL;
+  const target = incoming.url ?? "/";
+  let request: Request;
   try {
-    url = new URL(incoming.url ?? "/", `${scheme}://${host}`);
+    request = new Request(target.startsWith("/") ? `${scheme}://${host ?? "localhost"}${target}` : new URL(target, `${scheme}://${host ?? "localhost"}`), init);
   } catch {
     // A Host the URL parser refuses (e.g. `name-shadow` forms it does not take): keep it in the header only.
-    url = new URL(incoming.url ?? "/", `${scheme}://localhost`);
+    request = new Request(new URL(target, `${scheme}://localhost`), init);
   }
-  return { request: new Request(url, init), signal: controller.signal };
+  return { request, signal: controller.signal };
 }
 
 /** Writes `response` to `outgoing`, streaming its body; cancels the body when the client goes away. */
@@ -44,19 +68,37 @@ export async function writeWebResponse(response: Response, outgoing: http.Server
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers["set-cookie"] = cookies;
   outgoing.writeHead(response.status, response.statusText || undefined, headers);
-  if (response.body === null) {
+  const body = response.body;
+  if (body === null) {
     outgoing.end();
     return;
   }
-  const body = Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
-  outgoing.once("close", () => {
-    if (!outgoing.writableFinished) body.destroy();
-  });
-  await new Promise<void>((resolve) => {
-    body.once("error", () => {
-      outgoing.destroy();
-      resolve();
-    });
-    body.pipe(outgoing).once("finish", resolve).once("close", resolve);
-  });
+  const reader = body.getReader();
+  let gone = false;
+  let wake: (() => void) | undefined;
+  const onClose = () => {
+    if (outgoing.writableFinished) return;
+    gone = true;
+    reader.cancel().catch(() => {});
+    wake?.();
+  };
+  const onDrain = () => wake?.();
+  outgoing.once("close", onClose);
+  outgoing.on("drain", onDrain);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || gone) break;
+      if (!outgoing.write(value) && !gone) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+    if (!gone) outgoing.end();
+  } catch {
+    // The body failed mid-way (an upstream reset): the client must not mistake it for a complete one.
+    outgoing.destroy();
+  } finally {
+    outgoing.off("close", onClose);
+    outgoing.off("drain", onDrain);
+    reader.releaseLock();
+  }
 }
