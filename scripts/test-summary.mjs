@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Prints one closing line for the whole `npm test` run from the JSON reports both Vitest projects
-// wrote: "tests: N passed, N failed, N skipped". Exits non-zero if a report is missing or a test failed.
+// Prints one closing line for a test run from the JSON reports its Vitest projects wrote: "tests: N
+// passed, N failed, N skipped". Exits non-zero if a report is missing or a test failed. The reports are
+// the arguments (names in .test-results/); `npm test`'s two by default, `e2e.json` for `npm run test:e2e`.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -8,7 +9,9 @@ const dir = join(import.meta.dirname, "..", ".test-results");
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const name of ["workers.json", "node.json"]) {
+const names = process.argv.length > 2 ? process.argv.slice(2) : ["workers.json", "node.json"];
+const label = names.includes("e2e.json") && names.length === 1 ? "e2e tests" : "tests";
+for (const name of names) {
   const path = join(dir, name);
   if (!existsSync(path)) {
     console.error(`test-summary: ${path} is missing: did a suite fail to start?`);
@@ -19,5 +22,5 @@ for (const name of ["workers.json", "node.json"]) {
   failed += report.numFailedTests;
   skipped += report.numPendingTests + report.numTodoTests;
 }
-console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+console.log(`${label}: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

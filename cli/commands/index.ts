@@ -19,6 +19,7 @@ import { kubeInjectCommand } from "./kube-inject.js";
 import { kubeSyncCommand } from "./kube-sync.js";
 import { proxyConfigCommand } from "./proxy-config.js";
 import { proxyStatusCommand } from "./proxy-status.js";
+import { sidecarCommand, sidecarWaitCommand } from "./sidecar.js";
 import { tokenCreateCommand } from "./token-create.js";
 import { tokenListCommand } from "./token-list.js";
 import { tokenRevokeCommand } from "./token-revoke.js";
@@ -45,6 +46,8 @@ export const COMMANDS: readonly Command[] = [
   kubeSyncCommand,
   kubeInjectCommand,
   iptablesCommand,
+  sidecarCommand,
+  sidecarWaitCommand,
   versionCommand,
 ];
 
