@@ -17,9 +17,7 @@ import { PROXY_CONFIG_VERSION, type AuthorizationPolicyConfig, type Cluster, typ
 import { compileAuthorization, evaluateAuthorization, type CompiledAuthorization } from "../edge-proxy/core/security/authorization.js";
 import type { AuthorizationAttributes } from "../edge-proxy/core/security/types.js";
 import { createIstioMetrics } from "../edge-proxy/core/telemetry/istio-metrics.js";
-import type { RequestRecord, WorkloadInfo } from "../edge-proxy/core/telemetry/types.js";
-
-const NO_DESTINATION: WorkloadInfo = Object.freeze({});
+import type { RequestRecord, ResponseFlag, WorkloadInfo } from "../edge-proxy/core/telemetry/types.js";
 import { createUpstreamCluster } from "../edge-proxy/core/upstream/upstream-cluster.js";
 import type { HashInput, UpstreamCluster } from "../edge-proxy/core/upstream/types.js";
 import { routeRequest, type LookupProbe, type RoutableRequest } from "../edge-proxy/core/routing/match-request.js";
@@ -161,65 +159,94 @@ interface Result {
   matchesPerRequest: number;
 }
 
+/** What the engine keeps per cluster: its upstream state, and the workload its metrics name as destination. */
+interface Target {
+  upstream: UpstreamCluster;
+  /** One WorkloadInfo per destination, as the engine keeps one per endpoint. */
+  destination: WorkloadInfo;
+}
+
+const NO_DESTINATION: WorkloadInfo = Object.freeze({});
+const NO_FLAGS: ResponseFlag[] = [];
+const NO_ROUTE: ResponseFlag[] = ["NR"];
+
 /**
- * Decisions per second over ~50 ms slices. A slice's time is the lesser of its wall time and the process's
- * CPU time, so time spent descheduled by other load on a shared machine is not counted (and GC helper
- * threads' CPU time does not shrink the result either); the median slice is reported.
+ * One pass of decisions over the pool; returns a checksum of the statuses. The clusters' state and their
+ * destination workloads are found with one Map lookup by cluster name (the engine's `upstreams.get`), and
+ * the telemetry record is one object filled in per decision, as the engine fills each request's own: the
+ * metrics registry reads it during record() and keeps nothing of it.
  */
-function measure(table: RouteTable, upstreams: Map<string, UpstreamCluster>, authorization: CompiledAuthorization, pool: BenchRequest[]): Result {
+function decisionPass(table: RouteTable, targets: Map<string, Target>, authorization: CompiledAuthorization, pool: BenchRequest[]): () => number {
   const random = seededRandom(42);
   const metrics = createIstioMetrics();
-  const source = { workload: "bench", namespace: PROXY_NAMESPACE, principal: "cluster.local/ns/ns-0/sa/bench", app: "bench", version: "v1" };
-  // One WorkloadInfo per destination, as the engine keeps one per endpoint.
-  const destinations = new Map<Cluster, WorkloadInfo>([...upstreams.values()].map((u) => [u.cluster, { app: u.cluster.endpoints[0]?.labels.app, version: u.cluster.subset } as WorkloadInfo]));
+  const source: WorkloadInfo = { workload: "bench", namespace: PROXY_NAMESPACE, principal: "cluster.local/ns/ns-0/sa/bench", app: "bench", version: "v1" };
+  const record: RequestRecord = {
+    reporter: "source",
+    startTime: 0,
+    durationMs: 3,
+    method: "",
+    path: "",
+    authority: "",
+    protocol: "HTTP/1.1",
+    scheme: "http",
+    responseCode: 0,
+    responseFlags: NO_FLAGS,
+    requestBytes: 0,
+    responseBytes: 512,
+    source,
+    destination: NO_DESTINATION,
+    destinationService: undefined,
+    connectionSecurityPolicy: "unknown",
+    upstreamCluster: undefined,
+    upstreamHost: undefined,
+  };
   let sink = 0;
-  const pass = (): void => {
+  return () => {
     for (let i = 0; i < pool.length; i++) {
       const request = pool[i] as BenchRequest;
       const route = request.route;
       const decision = routeRequest(table, route);
       let status = 404;
-      let cluster: Cluster | undefined;
+      let target: Target | undefined;
       let upstreamHost: string | undefined;
-      const flags: RequestRecord["responseFlags"] = [];
-      if (decision === undefined) flags.push("NR");
-      else {
+      if (decision !== undefined) {
         // The route names the destination; a denial is still recorded against it (as an inbound
         // sidecar records its own service), only the endpoint pick is skipped.
         const action = decision.route.action;
-        const upstream = action.kind === "route" ? (upstreams.get(pickDestination(action.destinations, random).cluster) as UpstreamCluster) : undefined;
-        cluster = upstream?.cluster;
+        target = action.kind === "route" ? targets.get(pickDestination(action.destinations, random).cluster) : undefined;
         if (!evaluateAuthorization(authorization, request.authz).allowed) status = 403;
-        else if (upstream !== undefined) {
-          upstreamHost = upstream.pick(request.hash)?.endpoint.address;
+        else if (target !== undefined) {
+          upstreamHost = target.upstream.pick(request.hash)?.endpoint.address;
           status = 200;
         } else status = action.kind === "direct" ? action.status : action.kind === "redirect" ? action.code : 200;
       }
-      metrics.record({
-        reporter: "source",
-        startTime: 0,
-        durationMs: 3,
-        method: route.method,
-        path: route.path,
-        authority: route.authority,
-        protocol: "HTTP/1.1",
-        scheme: "http",
-        responseCode: status,
-        responseFlags: flags,
-        requestBytes: 0,
-        responseBytes: 512,
-        source,
-        destination: cluster === undefined ? NO_DESTINATION : (destinations.get(cluster) as WorkloadInfo),
-        destinationService: cluster?.host,
-        connectionSecurityPolicy: "unknown",
-        upstreamCluster: cluster?.name,
-        upstreamHost,
-      } as RequestRecord);
+      const cluster = target?.upstream.cluster;
+      record.method = route.method;
+      record.path = route.path;
+      record.authority = route.authority;
+      record.responseCode = status;
+      record.responseFlags = decision === undefined ? NO_ROUTE : NO_FLAGS;
+      record.destination = target === undefined ? NO_DESTINATION : target.destination;
+      record.destinationService = cluster?.host;
+      record.upstreamCluster = cluster?.name;
+      record.upstreamHost = upstreamHost;
+      metrics.record(record);
       sink += status;
     }
+    return sink;
   };
+}
+
+/**
+ * Decisions per second over ~50 ms slices. A slice's time is the lesser of its wall time and the process's
+ * CPU time, so time spent descheduled by other load on a shared machine is not counted (and GC helper
+ * threads' CPU time does not shrink the result either); the median slice is reported.
+ */
+function measure(table: RouteTable, targets: Map<string, Target>, authorization: CompiledAuthorization, pool: BenchRequest[]): Result {
+  const pass = decisionPass(table, targets, authorization, pool);
+  let sink = 0;
   const warmUntil = performance.now() + Math.min(500, SECONDS * 250);
-  while (performance.now() < warmUntil) pass();
+  while (performance.now() < warmUntil) sink += pass();
   const rates: number[] = [];
   const end = performance.now() + SECONDS * 1000;
   while (performance.now() < end || rates.length < 5) {
@@ -227,7 +254,7 @@ function measure(table: RouteTable, upstreams: Map<string, UpstreamCluster>, aut
     const wallStart = performance.now();
     let decisions = 0;
     do {
-      pass();
+      sink += pass();
       decisions += pool.length;
     } while (performance.now() - wallStart < 50);
     const wall = (performance.now() - wallStart) / 1000;
@@ -252,6 +279,17 @@ function measure(table: RouteTable, upstreams: Map<string, UpstreamCluster>, aut
   };
 }
 
+/** Upstream state for every cluster, created as the engine does: one options object (one random source) for all. */
+function targetsOf(config: ProxyConfig): Map<string, Target> {
+  const options = { now: () => 0, random: seededRandom(3) };
+  const targets = new Map<string, Target>();
+  for (const cluster of config.clusters) {
+    const destination: WorkloadInfo = { app: cluster.endpoints[0]?.labels.app, version: cluster.subset } as WorkloadInfo;
+    targets.set(cluster.name, { upstream: createUpstreamCluster(cluster, options), destination });
+  }
+  return targets;
+}
+
 console.log(`bench:core — per-request decision: route match + weighted pick + load balancer + AuthorizationPolicy + Istio metrics (seeded random, one core, no I/O)`);
 console.log(`node ${process.version}, ${SECONDS}s per size, pool of ${POOL} pre-generated requests; median of ~50 ms slices, each timed as min(wall, process CPU)`);
 const results = new Map<number, Result>();
@@ -259,11 +297,11 @@ for (const size of SIZES) {
   const { config, hosts } = buildConfig(size);
   const buildStart = performance.now();
   const table = createRouteTable(config);
-  const upstreams = new Map(config.clusters.map((c) => [c.name, createUpstreamCluster(c, { now: () => 0, random: seededRandom(3) })]));
+  const targets = targetsOf(config);
   const authorization = compileAuthorization(POLICIES);
   const buildMs = performance.now() - buildStart;
   const domains = config.listeners.reduce((n, l) => n + l.virtualHosts.reduce((m, v) => m + v.domains.length, 0), 0);
-  const result = measure(table, upstreams, authorization, requestPool(hosts, POOL));
+  const result = measure(table, targets, authorization, requestPool(hosts, POOL));
   results.set(size, result);
   console.log(
     `routes=${String(size).padEnd(6)} vhosts=${String(hosts.length).padEnd(5)} domains=${String(domains).padEnd(5)} build_ms=${buildMs.toFixed(0).padStart(4)}` +

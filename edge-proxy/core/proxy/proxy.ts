@@ -100,6 +100,8 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
   const emit = (record: RequestRecord) => {
     for (const sink of sinks) sink.record(record);
   };
+  /** One options object for every cluster's upstream state, so they share one random source. */
+  const upstreamOptions = { now, random };
 
   const compile = (next: ProxyConfig, previous: Compiled | undefined): Compiled => {
     const table = createRouteTable(next);
@@ -107,7 +109,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     for (const cluster of next.clusters) {
       const key = JSON.stringify(cluster);
       const old = previous?.upstreams.get(cluster.name);
-      upstreams.set(cluster.name, old !== undefined && old.key === key ? old : { key, state: createUpstreamCluster(cluster, { now, random }) });
+      upstreams.set(cluster.name, old !== undefined && old.key === key ? old : { key, state: createUpstreamCluster(cluster, upstreamOptions) });
     }
     const security = createInboundSecurity(next.inbound, next.trust, { fetchJwks, now, ...(host.customAuthorizers ? { customAuthorizers: host.customAuthorizers } : {}) });
     const requireTls = next.listeners.some((l) => l.virtualHosts.some((vh) => vh.requireTls === true));
@@ -122,7 +124,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     let upstream = inboundClusters.get(port);
     if (upstream === undefined) {
       const cluster: Cluster = { name: `inbound|${port}||`, host: "127.0.0.1", port, endpoints: [{ address: "127.0.0.1", port, labels: {} }], policy: { loadBalancer: { kind: "ROUND_ROBIN" } } };
-      upstream = createUpstreamCluster(cluster, { now, random });
+      upstream = createUpstreamCluster(cluster, upstreamOptions);
       inboundClusters.set(port, upstream);
     }
     return upstream;
@@ -136,7 +138,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     if (upstream === undefined) {
       if (passthroughClusters.size >= 1024) passthroughClusters.clear();
       const cluster: Cluster = { name: "PassthroughCluster", host: address, port, endpoints: [{ address, port, labels: {} }], policy: { loadBalancer: { kind: "PASSTHROUGH" } } };
-      upstream = createUpstreamCluster(cluster, { now, random });
+      upstream = createUpstreamCluster(cluster, upstreamOptions);
       passthroughClusters.set(key, upstream);
     }
     return upstream;

@@ -2,12 +2,13 @@
  * @module compile-route
  * One Route of the config compiled for matching: its RouteMatches turned into flat conditions with
  * regexes built and case folding decided, its destinations' cumulative weights prepared, and the
- * decision objects it can produce made up front so matching a request allocates none.
+ * decision objects it can produce made up front so matching a request allocates none. Matchers and
+ * header/query conditions come from the table's MatcherPool, shared with every equal one.
  */
 import type { Route, RouteMatch, StringMatch, VirtualHost } from "../config/proxy-config.js";
 import { prepareDestinations } from "./pick-destination.js";
 import { RouteTableError } from "./routing-error.js";
-import { compileStringMatch, type StringMatcher } from "./string-matcher.js";
+import { MatcherPool, type StringMatcher } from "./string-matcher.js";
 
 /** What routing decided for a request: the virtual host and the first route whose matches hold. */
 export interface RouteDecision {
@@ -40,6 +41,8 @@ export const CHECK = {
   headers: 256,
   withoutHeaders: 512,
   queryParams: 1024,
+  /** Not a field: set with `uri` when it is compared against the lower-cased path (`uriLowerCase`). */
+  uriLowerCase: 2048,
 } as const;
 
 const NONE: readonly never[] = Object.freeze([]);
@@ -71,17 +74,18 @@ export interface CompiledRoute {
   readonly matches: readonly CompiledMatch[];
 }
 
-/** Compiles `route`, the `routeIndex`-th of `virtualHost` on the listener for `listenerPort`. */
-export function compileRoute(route: Route, routeIndex: number, virtualHost: VirtualHost, listenerPort: number): CompiledRoute {
+/** Compiles `route`, the `routeIndex`-th of `virtualHost` on the listener for `listenerPort`, with the table's `pool`. */
+export function compileRoute(route: Route, routeIndex: number, virtualHost: VirtualHost, listenerPort: number, pool: MatcherPool): CompiledRoute {
   const where = `${virtualHost.name} route[${routeIndex}]${route.name ? ` (${route.name})` : ""}`;
   if (!Array.isArray(route.match)) throw new RouteTableError("ERR_ROUTE_MATCH_INVALID", `${where}.match`, "must be a list");
   if (route.action?.kind === "route") prepareDestinations(route.action.destinations ?? [], `${where}.action.destinations`);
   const decision = (matchIndex: number): RouteDecision => Object.freeze({ listenerPort, virtualHost, route, routeIndex, matchIndex });
-  const matches = route.match.length === 0 ? [compileMatch({}, `${where}.match`, decision(-1))] : route.match.map((match, i) => compileMatch(match, `${where}.match[${i}]`, decision(i)));
+  const matches =
+    route.match.length === 0 ? [compileMatch({}, `${where}.match`, decision(-1), pool)] : route.match.map((match, i) => compileMatch(match, `${where}.match[${i}]`, decision(i), pool));
   return { route, matches };
 }
 
-function compileMatch(match: RouteMatch, where: string, decision: RouteDecision): CompiledMatch {
+function compileMatch(match: RouteMatch, where: string, decision: RouteDecision, pool: MatcherPool): CompiledMatch {
   const uri = match.uri;
   const uriLowerCase = match.ignoreUriCase === true && typeof uri === "object" && uri !== null && !("regex" in uri);
   if (match.port !== undefined && !(Number.isInteger(match.port) && match.port >= 0 && match.port <= 65535)) {
@@ -95,16 +99,16 @@ function compileMatch(match: RouteMatch, where: string, decision: RouteDecision)
     port: match.port,
     // An empty list restricts nothing (Istio then applies the VirtualService's own gateways, already resolved).
     gateways: match.gateways === undefined || match.gateways.length === 0 ? undefined : match.gateways,
-    scheme: optional(match.scheme, `${where}.scheme`),
-    method: optional(match.method, `${where}.method`),
-    uri: uri === undefined ? undefined : compileStringMatch(uri, `${where}.uri`, uriLowerCase),
+    scheme: optional(match.scheme, `${where}.scheme`, pool),
+    method: optional(match.method, `${where}.method`, pool),
+    uri: uri === undefined ? undefined : pool.compile(uri, `${where}.uri`, uriLowerCase),
     uriLowerCase,
-    authority: optional(match.authority, `${where}.authority`),
+    authority: optional(match.authority, `${where}.authority`, pool),
     sourceNamespace: match.sourceNamespace,
     sourceLabels: stringEntries(match.sourceLabels, `${where}.sourceLabels`),
-    headers: conditions(match.headers, `${where}.headers`, true),
-    withoutHeaders: conditions(match.withoutHeaders, `${where}.withoutHeaders`, true),
-    queryParams: conditions(match.queryParams, `${where}.queryParams`, false),
+    headers: conditions(match.headers, `${where}.headers`, true, pool),
+    withoutHeaders: conditions(match.withoutHeaders, `${where}.withoutHeaders`, true, pool),
+    queryParams: conditions(match.queryParams, `${where}.queryParams`, false, pool),
     decision,
   };
   let checks = 0;
@@ -112,7 +116,7 @@ function compileMatch(match: RouteMatch, where: string, decision: RouteDecision)
   if (compiled.gateways !== undefined) checks |= CHECK.gateways;
   if (compiled.scheme !== undefined) checks |= CHECK.scheme;
   if (compiled.method !== undefined) checks |= CHECK.method;
-  if (compiled.uri !== undefined) checks |= CHECK.uri;
+  if (compiled.uri !== undefined) checks |= uriLowerCase ? CHECK.uri | CHECK.uriLowerCase : CHECK.uri;
   if (compiled.authority !== undefined) checks |= CHECK.authority;
   if (compiled.sourceNamespace !== undefined) checks |= CHECK.sourceNamespace;
   if (compiled.sourceLabels.length > 0) checks |= CHECK.sourceLabels;
@@ -123,8 +127,8 @@ function compileMatch(match: RouteMatch, where: string, decision: RouteDecision)
   return compiled;
 }
 
-function optional(match: StringMatch | undefined, where: string): StringMatcher | undefined {
-  return match === undefined ? undefined : compileStringMatch(match, where);
+function optional(match: StringMatch | undefined, where: string, pool: MatcherPool): StringMatcher | undefined {
+  return match === undefined ? undefined : pool.compile(match, where);
 }
 
 function stringEntries(record: Record<string, string> | undefined, where: string): readonly (readonly [string, string])[] {
@@ -136,12 +140,14 @@ function stringEntries(record: Record<string, string> | undefined, where: string
   return entries;
 }
 
-function conditions(record: Record<string, StringMatch | Record<string, never>> | undefined, where: string, headerNames: boolean): readonly NamedCondition[] {
+function conditions(record: Record<string, StringMatch | Record<string, never>> | undefined, where: string, headerNames: boolean, pool: MatcherPool): readonly NamedCondition[] {
   if (record === undefined || Object.keys(record).length === 0) return NONE;
-  return Object.entries(record).map(([name, match]) => {
+  const list = Object.entries(record).map(([name, match]): NamedCondition => {
     // Header names compare case-insensitively (the config promises lower case; be safe); query names do not.
     const key = headerNames ? name.toLowerCase() : name;
     const present = typeof match === "object" && match !== null && Object.keys(match).length === 0;
-    return { name: key, matcher: present ? undefined : compileStringMatch(match as StringMatch, `${where}.${name}`) };
+    return Object.freeze({ name: key, matcher: present ? undefined : pool.compile(match as StringMatch, `${where}.${name}`) });
   });
+  const key = `${headerNames ? "headers" : "query"}:${list.map((c) => `${JSON.stringify(c.name)}=${MatcherPool.keyOf(c.matcher)}`).join(",")}`;
+  return pool.share(key, Object.freeze(list));
 }

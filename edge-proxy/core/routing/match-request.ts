@@ -4,10 +4,13 @@
  * RouteMatch that holds, Istio's HTTPMatchRequest semantics: uri (exact/prefix/regex on the path without
  * its query, optionally ignoring case), scheme, method, authority, headers, withoutHeaders, queryParams,
  * port, sourceLabels, sourceNamespace and gateways. Headers and the query are only read when a match asks.
+ * Matches are read from the listener's flat program (match-program.ts), in order.
  */
 import { CHECK, type CompiledMatch, type NamedCondition, type RouteDecision } from "./compile-route.js";
 import { findVirtualHost, type LookupProbe } from "./find-virtual-host.js";
+import { CHECKS, DECISION, HEADERS, MATCH, METHOD, STRIDE, URI, type ProgramSlot } from "./match-program.js";
 import type { RouteTable } from "./route-table.js";
+import { startsWithCodes } from "./char-codes.js";
 import { stringMatches, type StringMatcher } from "./string-matcher.js";
 
 export type { RouteDecision } from "./compile-route.js";
@@ -38,24 +41,59 @@ export interface RoutableRequest {
 export function routeRequest(table: RouteTable, request: RoutableRequest, probe?: LookupProbe): RouteDecision | undefined {
   const virtualHost = findVirtualHost(table, request.authority, request.port, probe);
   if (virtualHost === undefined) return undefined;
-  const view = new RequestView(request, request.gateway ?? table.defaultGateway);
+  const view = VIEW.reset(request, request.gateway ?? table.defaultGateway);
   // Every match of every route, in order: the first to hold names its route.
-  const matches = virtualHost.matches;
-  for (let i = 0; i < matches.length; i++) {
-    const match = matches[i] as CompiledMatch;
+  const program = virtualHost.program;
+  const end = virtualHost.end;
+  let decision: RouteDecision | undefined;
+  for (let i = virtualHost.start; i < end; i += STRIDE) {
     if (probe !== undefined) probe.matchesExamined++;
-    if (match.checks === 0 || matchHolds(match, view)) return match.decision;
+    if (program[i + CHECKS] === 0 || matchHolds(program, i, view)) {
+      decision = program[i + DECISION] as RouteDecision;
+      break;
+    }
   }
-  return undefined;
+  view.release();
+  return decision;
 }
 
-/** Checks only the fields the match sets (its `checks` bits), cheapest and most selective first. */
-function matchHolds(match: CompiledMatch, view: RequestView): boolean {
+/** The checks a program's slots carry; a match with others also reads its CompiledMatch. */
+const SLOT_CHECKS = CHECK.uri | CHECK.uriLowerCase | CHECK.method | CHECK.headers;
+
+/** Whether the match at slot `i` holds: only the fields it sets (its `checks` bits), the common ones from its slots. */
+function matchHolds(program: readonly ProgramSlot[], i: number, view: RequestView): boolean {
+  const checks = program[i + CHECKS] as number;
+  if (checks & CHECK.uri && !uriHolds(program[i + URI] as StringMatcher, checks, view)) return false;
+  if (checks & CHECK.method && !stringMatches(program[i + METHOD] as StringMatcher, view.request.method)) return false;
+  if (checks & CHECK.headers) {
+    const conditions = program[i + HEADERS] as readonly NamedCondition[];
+    for (let c = 0; c < conditions.length; c++) {
+      const condition = conditions[c]!;
+      if (!conditionHolds(condition, view.header(condition.name))) return false;
+    }
+  }
+  return (checks & ~SLOT_CHECKS) === 0 || otherChecksHold(program[i + MATCH] as CompiledMatch, view);
+}
+
+/**
+ * The uri condition, on the path without its query: exact and prefix compare against the path as sent
+ * up to its `?`, without cutting it out.
+ */
+function uriHolds(matcher: StringMatcher, checks: number, view: RequestView): boolean {
+  if (checks & CHECK.uriLowerCase) return stringMatches(matcher, view.lowerCasePath());
+  if (matcher.kind === "regex") return matcher.regex.test(view.path());
+  const path = view.request.path;
+  const end = view.queryStart === -1 ? path.length : view.queryStart;
+  const length = matcher.value.length;
+  if (matcher.kind === "exact") return length === end && (end === path.length ? path === matcher.value : startsWithCodes(path, matcher.codes));
+  return length <= end && startsWithCodes(path, matcher.codes);
+}
+
+/** The rarer fields of a match, cheapest and most selective first. */
+function otherChecksHold(match: CompiledMatch, view: RequestView): boolean {
   const checks = match.checks;
   const request = view.request;
   if (checks & CHECK.port && match.port !== request.port) return false;
-  if (checks & CHECK.uri && !stringMatches(match.uri as StringMatcher, match.uriLowerCase ? view.lowerCasePath() : view.path)) return false;
-  if (checks & CHECK.method && !stringMatches(match.method as StringMatcher, request.method)) return false;
   if (checks & CHECK.gateways && (view.gateway === undefined || !(match.gateways as readonly string[]).includes(view.gateway))) return false;
   if (checks & CHECK.scheme && !stringMatches(match.scheme as StringMatcher, request.scheme)) return false;
   if (checks & CHECK.authority && !stringMatches(match.authority as StringMatcher, request.authority)) return false;
@@ -63,11 +101,6 @@ function matchHolds(match: CompiledMatch, view: RequestView): boolean {
   if (checks & CHECK.sourceLabels) {
     for (const [key, value] of match.sourceLabels) {
       if (request.source.labels[key] !== value) return false;
-    }
-  }
-  if (checks & CHECK.headers) {
-    for (const condition of match.headers) {
-      if (!conditionHolds(condition, view.header(condition.name))) return false;
     }
   }
   if (checks & CHECK.withoutHeaders) {
@@ -89,27 +122,48 @@ function conditionHolds(condition: NamedCondition, value: string | undefined): b
   return condition.matcher === undefined || stringMatches(condition.matcher, value);
 }
 
-/** The parts of a request that matches read, each worked out once and only when first asked for. */
+const NO_REQUEST: RoutableRequest = Object.freeze({ authority: "", port: 0, method: "", path: "", scheme: "http", headers: Object.freeze({}), source: Object.freeze({ labels: Object.freeze({}), namespace: "" }) });
+
+/**
+ * The parts of a request that matches read, each worked out once and only when first asked for. Routing
+ * is synchronous, so one view serves every request ({@link VIEW}): reset on entry, and let go of the
+ * request on exit; routing a request allocates nothing for it.
+ */
 class RequestView {
-  readonly request: RoutableRequest;
-  readonly gateway: string | undefined;
-  readonly path: string;
-  private readonly queryStart: number;
+  request: RoutableRequest = NO_REQUEST;
+  gateway: string | undefined = undefined;
+  /** Position of the `?` in the request's path, -1 when it has no query. */
+  queryStart = -1;
+  private pathOnly: string | undefined = undefined;
   private lowerPath: string | undefined = undefined;
   private query: Map<string, string> | undefined = undefined;
   /** undefined: not looked at yet; null: the record's names are already lower case. */
   private lowerCaseHeaders: Map<string, string> | null | undefined = undefined;
 
-  constructor(request: RoutableRequest, gateway: string | undefined) {
+  reset(request: RoutableRequest, gateway: string | undefined): this {
     this.request = request;
     this.gateway = gateway;
-    const path = request.path;
-    this.queryStart = path.indexOf("?");
-    this.path = this.queryStart === -1 ? path : path.slice(0, this.queryStart);
+    this.queryStart = request.path.indexOf("?");
+    this.pathOnly = undefined;
+    this.lowerPath = undefined;
+    this.query = undefined;
+    this.lowerCaseHeaders = undefined;
+    return this;
+  }
+
+  release(): void {
+    this.request = NO_REQUEST;
+    this.query = undefined;
+    this.lowerCaseHeaders = undefined;
+  }
+
+  /** The path without its query. */
+  path(): string {
+    return (this.pathOnly ??= this.queryStart === -1 ? this.request.path : this.request.path.slice(0, this.queryStart));
   }
 
   lowerCasePath(): string {
-    return (this.lowerPath ??= this.path.toLowerCase());
+    return (this.lowerPath ??= this.path().toLowerCase());
   }
 
   /** The header's value (comma-joined if repeated) or undefined; `name` is lower case. */
@@ -127,6 +181,8 @@ class RequestView {
     return this.query.get(name);
   }
 }
+
+const VIEW = new RequestView();
 
 function isHeaders(headers: Headers | Record<string, string>): headers is Headers {
   return typeof (headers as { get?: unknown }).get === "function";

@@ -4,17 +4,25 @@
  * a Map of exact domains (plus the short names a sidecar's DNS search path completes to them), a Map of
  * wildcard suffixes for `*.example.com` (longest suffix wins), and the `*` virtual host. Finding a virtual
  * host costs a few Map probes per label of the Host, never a scan of the virtual hosts. Routes are compiled
- * here too (regexes built, weights accumulated), so nothing is parsed per request.
+ * here too (regexes built, weights accumulated, equal matchers shared through one MatcherPool), and each
+ * listener's matches laid out in one flat array (match-program.ts), so nothing is parsed per request and
+ * a request's routes are read from adjacent memory.
  */
 import type { Cluster, ProxyConfig, ProxyIdentity, VirtualHost } from "../config/proxy-config.js";
 import { shortNamesOf } from "./authority.js";
 import { compileRoute, type CompiledMatch, type CompiledRoute } from "./compile-route.js";
+import { appendMatches, type ProgramSlot } from "./match-program.js";
 import { RouteTableError } from "./routing-error.js";
+import { MatcherPool } from "./string-matcher.js";
 
 export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
 
 /** A virtual host of one listener with its routes compiled, in config order. */
 export interface CompiledVirtualHost {
+  /** The listener's match program; this host's matches are its slots [start, end). */
+  readonly program: readonly ProgramSlot[];
+  readonly start: number;
+  readonly end: number;
   readonly listenerPort: number;
   readonly virtualHost: VirtualHost;
   readonly routes: readonly CompiledRoute[];
@@ -33,6 +41,8 @@ export interface HostIndex {
   readonly longestSuffix: number;
   /** The virtual host with domain `*`, consulted last. */
   readonly any: CompiledVirtualHost | undefined;
+  /** Every virtual host's matches, one after another (match-program.ts). */
+  readonly program: readonly ProgramSlot[];
 }
 
 export interface RouteTable {
@@ -68,8 +78,9 @@ export function createRouteTable(config: ProxyConfig, options: RouteTableOptions
   }
   const shadowedDomains: string[] = [];
   const listeners = new Map<number, HostIndex>();
+  const pool = new MatcherPool();
   for (const [port, virtualHosts] of byPort) {
-    listeners.set(port, buildHostIndex(port, virtualHosts, namespace, clusterDomain, shadowedDomains));
+    listeners.set(port, buildHostIndex(port, virtualHosts, namespace, clusterDomain, shadowedDomains, pool));
   }
   const gateways = config.proxy.gateways;
   const defaultGateway = config.proxy.kind === "sidecar" ? "mesh" : gateways.length === 1 ? gateways[0] : undefined;
@@ -84,7 +95,8 @@ export function createRouteTable(config: ProxyConfig, options: RouteTableOptions
   };
 }
 
-function buildHostIndex(port: number, virtualHosts: VirtualHost[], namespace: string, clusterDomain: string, shadowed: string[]): HostIndex {
+function buildHostIndex(port: number, virtualHosts: VirtualHost[], namespace: string, clusterDomain: string, shadowed: string[], pool: MatcherPool): HostIndex {
+  const program: ProgramSlot[] = [];
   const exact = new Map<string, CompiledVirtualHost>();
   const suffixes = new Map<string, CompiledVirtualHost>();
   let any: CompiledVirtualHost | undefined;
@@ -95,8 +107,10 @@ function buildHostIndex(port: number, virtualHosts: VirtualHost[], namespace: st
   };
   const exactNames: [string, CompiledVirtualHost][] = [];
   for (const virtualHost of virtualHosts) {
-    const routes = virtualHost.routes.map((route, i) => compileRoute(route, i, virtualHost, port));
-    const compiled: CompiledVirtualHost = { listenerPort: port, virtualHost, routes, matches: routes.flatMap((route) => route.matches) };
+    const routes = virtualHost.routes.map((route, i) => compileRoute(route, i, virtualHost, port, pool));
+    const matches = routes.flatMap((route) => route.matches);
+    const { start, end } = appendMatches(program, matches);
+    const compiled: CompiledVirtualHost = { program, start, end, listenerPort: port, virtualHost, routes, matches };
     for (const raw of virtualHost.domains) {
       const domain = parseDomain(raw, `${virtualHost.name} domains`);
       if (domain.kind === "exact") {
@@ -113,7 +127,7 @@ function buildHostIndex(port: number, virtualHosts: VirtualHost[], namespace: st
   }
   let longestSuffix = 0;
   for (const suffix of suffixes.keys()) longestSuffix = Math.max(longestSuffix, suffix.length);
-  return { port, exact, suffixes, longestSuffix, any };
+  return { port, exact, suffixes, longestSuffix, any, program };
 }
 
 /** A configured domain in lookup form: lower case, no trailing dot; only `*` and `*.<suffix>` wildcards (Istio's host rule). */

@@ -8,10 +8,13 @@
  * A `when` key Weft cannot evaluate (`experimental.envoy.filters.*`, or any key Istio does not define)
  * fails closed, as Istio treats fields a proxy cannot check: the condition never holds in an ALLOW
  * policy and always holds in DENY, CUSTOM and AUDIT ones.
+ *
+ * Each field compiles to one check reading its attribute and calling its list's matcher; a pair of checks
+ * is joined without a loop. Policies are evaluated on every request.
  */
 import type { AuthorizationCondition, AuthorizationOperation, AuthorizationRule, AuthorizationSource } from "../config/proxy-config.js";
 import { type IpBlock, ipInBlock, parseIpBlock } from "./ip-block.js";
-import { type ValueMatcher, anyOf, compilePathPattern, compilePattern } from "./istio-pattern.js";
+import { type ValueMatcher, compilePathPatterns, compilePatterns } from "./istio-pattern.js";
 import type { RequestView } from "./request-view.js";
 
 export type Check = (r: RequestView) => boolean;
@@ -28,6 +31,10 @@ const ALWAYS: Check = () => true;
 function allOf(checks: Check[]): Check {
   if (checks.length === 0) return ALWAYS;
   if (checks.length === 1) return checks[0]!;
+  if (checks.length === 2) {
+    const [a, b] = checks as [Check, Check];
+    return (r) => a(r) && b(r);
+  }
   return (r) => {
     for (const c of checks) if (!c(r)) return false;
     return true;
@@ -36,6 +43,10 @@ function allOf(checks: Check[]): Check {
 
 function someOf(checks: Check[]): Check {
   if (checks.length === 1) return checks[0]!;
+  if (checks.length === 2) {
+    const [a, b] = checks as [Check, Check];
+    return (r) => a(r) || b(r);
+  }
   return (r) => {
     for (const c of checks) if (c(r)) return true;
     return false;
@@ -44,19 +55,16 @@ function someOf(checks: Check[]): Check {
 
 const given = (list: readonly string[] | undefined): list is readonly string[] => list !== undefined && list.length > 0;
 
-/** Adds the checks for a field and its `not` form, given the test "some value of `list` matches". */
-function field<T>(checks: Check[], list: readonly string[] | undefined, notList: readonly string[] | undefined, compile: (list: readonly string[]) => T, test: (r: RequestView, compiled: T) => boolean): void {
-  if (given(list)) {
-    const c = compile(list);
-    checks.push((r) => test(r, c));
-  }
+/** Adds the checks for a field and its `not` form, given `holds`: the check "some value of the compiled list matches". */
+function field<T>(checks: Check[], list: readonly string[] | undefined, notList: readonly string[] | undefined, compile: (list: readonly string[]) => T, holds: (compiled: T) => Check): void {
+  if (given(list)) checks.push(holds(compile(list)));
   if (given(notList)) {
-    const c = compile(notList);
-    checks.push((r) => !test(r, c));
+    const check = holds(compile(notList));
+    checks.push((r) => !check(r));
   }
 }
 
-const patterns = (list: readonly string[]) => anyOf(list.map((p) => compilePattern(p)));
+const patterns = (list: readonly string[]): ValueMatcher => compilePatterns(list);
 const blocks = (list: readonly string[]): IpBlock[] =>
   list.flatMap((text) => {
     const block = parseIpBlock(text);
@@ -71,36 +79,45 @@ function serviceAccountSet(list: readonly string[], namespace: string): Set<stri
   return new Set(list.map((sa) => (sa.includes("/") ? sa : `${namespace}/${sa}`)));
 }
 
-function compileSource(source: AuthorizationSource, ctx: RuleContext): Check {
-  const checks: Check[] = [];
-  const principals = (list: readonly string[]) => anyOf(list.map((p) => compilePattern(stripSpiffe(p))));
-  field(checks, source.principals, source.notPrincipals, principals, (r, m) => m(r.attributes.principal));
-  field(checks, source.requestPrincipals, source.notRequestPrincipals, patterns, (r, m) => m(r.attributes.requestPrincipal));
-  field(checks, source.namespaces, source.notNamespaces, patterns, (r, m) => m(r.identity?.namespace));
-  field(checks, source.serviceAccounts, source.notServiceAccounts, (l) => serviceAccountSet(l, ctx.namespace), (r, set) => {
+const serviceAccountIn =
+  (set: Set<string>): Check =>
+  (r) => {
     const sa = r.serviceAccount;
     return sa !== undefined && set.has(sa);
-  });
-  field(checks, source.ipBlocks, source.notIpBlocks, blocks, (r, b) => inBlocks(r.sourceIp, b));
-  field(checks, source.remoteIpBlocks, source.notRemoteIpBlocks, blocks, (r, b) => inBlocks(r.remoteIp, b));
+  };
+
+function compileSource(source: AuthorizationSource, ctx: RuleContext): Check {
+  const checks: Check[] = [];
+  const principals = (list: readonly string[]) => compilePatterns(list.map(stripSpiffe));
+  field(checks, source.principals, source.notPrincipals, principals, (m) => (r) => m(r.attributes.principal));
+  field(checks, source.requestPrincipals, source.notRequestPrincipals, patterns, (m) => (r) => m(r.attributes.requestPrincipal));
+  field(checks, source.namespaces, source.notNamespaces, patterns, (m) => (r) => m(r.identity?.namespace));
+  field(checks, source.serviceAccounts, source.notServiceAccounts, (l) => serviceAccountSet(l, ctx.namespace), serviceAccountIn);
+  field(checks, source.ipBlocks, source.notIpBlocks, blocks, (b) => (r) => inBlocks(r.sourceIp, b));
+  field(checks, source.remoteIpBlocks, source.notRemoteIpBlocks, blocks, (b) => (r) => inBlocks(r.remoteIp, b));
   return allOf(checks);
 }
 
 /** A host pattern: compared with the port when it names one, else with the host alone; case-insensitive. */
 function compileHost(pattern: string): Check {
   const withPort = /:(\d+|\*)$/.test(pattern) && !pattern.endsWith("]");
-  const m = compilePattern(pattern, true);
+  const m = compilePatterns([pattern], true);
   return withPort ? (r) => m(r.authority) : (r) => m(r.host);
 }
 
 function compileOperation(op: AuthorizationOperation): Check {
   const checks: Check[] = [];
-  field(checks, op.hosts, op.notHosts, (l) => someOf(l.map(compileHost)), (r, c) => c(r));
-  field(checks, op.ports, op.notPorts, (l) => new Set(l.map(Number)), (r, set) => set.has(r.attributes.port));
-  field(checks, op.methods, op.notMethods, patterns, (r, m) => m(r.attributes.method));
-  field(checks, op.paths, op.notPaths, (l) => anyOf(l.map(compilePathPattern)), (r, m) => m(r.attributes.path));
+  field(checks, op.hosts, op.notHosts, (l) => someOf(l.map(compileHost)), (c) => c);
+  field(checks, op.ports, op.notPorts, (l) => new Set(l.map(Number)), portIn);
+  field(checks, op.methods, op.notMethods, patterns, (m) => (r) => m(r.attributes.method));
+  field(checks, op.paths, op.notPaths, compilePathPatterns, (m) => (r) => m(r.attributes.path));
   return allOf(checks);
 }
+
+const portIn =
+  (set: Set<number>): Check =>
+  (r) =>
+    set.has(r.attributes.port);
 
 /** A condition attribute: one value, several (any may match), or none. */
 type Attribute = (r: RequestView) => string | readonly string[] | undefined;
@@ -177,17 +194,14 @@ function compileCondition(cond: AuthorizationCondition, ctx: RuleContext): Check
   const { key, values, notValues } = cond;
   const attribute = stringAttribute(key);
   if (attribute) {
-    field(checks, values, notValues, patterns, (r, m) => someMatches(attribute(r), m));
+    field(checks, values, notValues, patterns, (m) => (r) => someMatches(attribute(r), m));
   } else if (IP_KEYS[key]) {
     const ip = IP_KEYS[key];
-    field(checks, values, notValues, blocks, (r, b) => inBlocks(ip(r), b));
+    field(checks, values, notValues, blocks, (b) => (r) => inBlocks(ip(r), b));
   } else if (key === "destination.port") {
-    field(checks, values, notValues, (l) => new Set(l.map(Number)), (r, set) => set.has(r.attributes.port));
+    field(checks, values, notValues, (l) => new Set(l.map(Number)), portIn);
   } else if (key === "source.serviceAccount") {
-    field(checks, values, notValues, (l) => serviceAccountSet(l, ctx.namespace), (r, set) => {
-      const sa = r.serviceAccount;
-      return sa !== undefined && set.has(sa);
-    });
+    field(checks, values, notValues, (l) => serviceAccountSet(l, ctx.namespace), serviceAccountIn);
   } else {
     const constant = ctx.unsupported;
     return () => constant;

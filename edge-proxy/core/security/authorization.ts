@@ -10,7 +10,9 @@
  *    (`rbac_access_denied_matched_policy[none]`).
  *
  * AUDIT policies never change the decision; the first matching one is reported. A policy with no
- * rules matches nothing; a rule `{}` matches every request.
+ * rules matches nothing; a rule `{}` matches every request. Evaluation allocates nothing when the
+ * request is allowed or denied without CUSTOM or AUDIT policies matching: the request's view is one
+ * reused object and the verdicts are shared.
  */
 import type { AuthorizationPolicyConfig } from "../config/proxy-config.js";
 import { type Check, compileRule } from "./authorization-rules.js";
@@ -21,6 +23,8 @@ interface CompiledPolicy {
   readonly name: string;
   readonly provider: string | undefined;
   readonly matches: Check;
+  /** The verdict of a DENY policy that matched when no CUSTOM one did, made once. */
+  readonly denial: AuthorizationVerdict;
 }
 
 /** Policies compiled into matchers, grouped by action in config order (oldest first). */
@@ -52,6 +56,8 @@ export type AuthorizationVerdict =
 
 const NO_CUSTOM: readonly CustomCheck[] = Object.freeze([]);
 const ALLOWED: AuthorizationVerdict = Object.freeze({ allowed: true, custom: NO_CUSTOM });
+/** No ALLOW policy matched (and no CUSTOM one). */
+const NOT_ALLOWED: AuthorizationVerdict = Object.freeze({ allowed: false, policy: undefined, custom: NO_CUSTOM });
 
 function namespaceOf(name: string): string {
   const slash = name.indexOf("/");
@@ -70,7 +76,7 @@ function compilePolicy(policy: AuthorizationPolicyConfig): CompiledPolicy {
             for (const rule of rules) if (rule(r)) return true;
             return false;
           };
-  return { name: policy.name, provider: policy.provider, matches };
+  return { name: policy.name, provider: policy.provider, matches, denial: Object.freeze({ allowed: false, policy: policy.name, custom: NO_CUSTOM }) };
 }
 
 /** Compiles policies once; the result is immutable and shared by every request. */
@@ -88,13 +94,23 @@ function firstMatch(policies: readonly CompiledPolicy[], view: RequestView): Com
   return undefined;
 }
 
+/** The view evaluation works on; evaluation is synchronous and not re-entered, so one serves every request. */
+const VIEW = new RequestView({ method: "", host: "", path: "", port: 0, headers: new Headers() });
+const NO_ATTRIBUTES = VIEW.attributes;
+
 /**
  * Evaluates compiled policies against one request's attributes. Synchronous: CUSTOM providers are
  * only named in the verdict; the caller asks them (see inbound-security) before acting on `allowed`.
  */
 export function evaluateAuthorization(compiled: CompiledAuthorization, attributes: AuthorizationAttributes): AuthorizationVerdict {
   if (compiled.allowsAll && compiled.audit.length === 0) return ALLOWED;
-  const view = new RequestView(attributes);
+  const view = VIEW.reset(attributes);
+  const verdict = evaluate(compiled, view);
+  view.reset(NO_ATTRIBUTES);
+  return verdict;
+}
+
+function evaluate(compiled: CompiledAuthorization, view: RequestView): AuthorizationVerdict {
   let custom = NO_CUSTOM;
   if (compiled.custom.length > 0) {
     const matched: CustomCheck[] = [];
@@ -103,8 +119,8 @@ export function evaluateAuthorization(compiled: CompiledAuthorization, attribute
   }
   const audited = compiled.audit.length > 0 ? firstMatch(compiled.audit, view)?.name : undefined;
   const denied = firstMatch(compiled.deny, view);
-  if (denied) return withAudit({ allowed: false, policy: denied.name, custom }, audited);
-  if (compiled.allow.length > 0 && firstMatch(compiled.allow, view) === undefined) return withAudit({ allowed: false, policy: undefined, custom }, audited);
+  if (denied) return withAudit(custom === NO_CUSTOM ? denied.denial : { allowed: false, policy: denied.name, custom }, audited);
+  if (compiled.allow.length > 0 && firstMatch(compiled.allow, view) === undefined) return withAudit(custom === NO_CUSTOM ? NOT_ALLOWED : { allowed: false, policy: undefined, custom }, audited);
   return custom === NO_CUSTOM && audited === undefined ? ALLOWED : withAudit({ allowed: true, custom }, audited);
 }
 

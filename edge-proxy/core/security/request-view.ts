@@ -2,7 +2,8 @@
  * @module security/request-view
  * One request's authorization attributes with the derived values computed at most once, when a
  * matcher first asks: parsed IPs, the host without its port, and the peer identity's parts
- * (`<trust domain>/ns/<namespace>/sa/<service account>`, Istio's principal form).
+ * (`<trust domain>/ns/<namespace>/sa/<service account>`, Istio's principal form). Evaluation is
+ * synchronous, so one view can serve request after request: `reset` forgets the previous one's values.
  */
 import { hostOfAuthority } from "../routing/authority.js";
 import { parseIp } from "./ip-block.js";
@@ -46,10 +47,24 @@ export class RequestView {
   private remoteIpCache: Uint8Array | undefined | typeof UNSET = UNSET;
   private destinationIpCache: Uint8Array | undefined | typeof UNSET = UNSET;
   private identityCache: PrincipalParts | undefined | typeof UNSET = UNSET;
-  private hostCache: string | undefined;
-  private authorityCache: string | undefined;
+  private serviceAccountCache: string | undefined | typeof UNSET = UNSET;
+  private hostCache: string | undefined = undefined;
+  private authorityCache: string | undefined = undefined;
 
-  constructor(readonly attributes: AuthorizationAttributes) {}
+  constructor(public attributes: AuthorizationAttributes) {}
+
+  /** Makes this the view of `attributes`, forgetting everything derived from the previous ones. */
+  reset(attributes: AuthorizationAttributes): this {
+    this.attributes = attributes;
+    this.sourceIpCache = UNSET;
+    this.remoteIpCache = UNSET;
+    this.destinationIpCache = UNSET;
+    this.identityCache = UNSET;
+    this.serviceAccountCache = UNSET;
+    this.hostCache = undefined;
+    this.authorityCache = undefined;
+    return this;
+  }
 
   get sourceIp(): Uint8Array | undefined {
     if (this.sourceIpCache === UNSET) this.sourceIpCache = ipOf(this.attributes.sourceIp);
@@ -76,8 +91,11 @@ export class RequestView {
 
   /** `ns/sa` of the peer. */
   get serviceAccount(): string | undefined {
-    const id = this.identity;
-    return id === undefined ? undefined : `${id.namespace}/${id.serviceAccount}`;
+    if (this.serviceAccountCache === UNSET) {
+      const id = this.identity;
+      this.serviceAccountCache = id === undefined ? undefined : `${id.namespace}/${id.serviceAccount}`;
+    }
+    return this.serviceAccountCache;
   }
 
   /** The host without its port, lower case. */

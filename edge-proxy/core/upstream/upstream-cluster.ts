@@ -7,6 +7,9 @@
  * pick() is on every attempt's path: it allocates nothing unless it generates a hash cookie, and its cost
  * is the balancer's (O(1) for ROUND_ROBIN, RANDOM, LEAST_REQUEST and MAGLEV, O(log ring) for RING_HASH)
  * while every endpoint is eligible; ejections or a `tried` set add at most one pass over the endpoints.
+ * With thousands of clusters a pick mostly waits on memory, so the common case (every endpoint eligible)
+ * reads the cluster's own object, its balancer and the ready choice, and writes nothing else; the clusters
+ * of one UpstreamOptions object share one random source.
  * pick() returns undefined, for the engine's 503 UH, both when the cluster has no endpoints and when
  * none is eligible (all ejected outside panic), as Envoy answers "no healthy upstream" to both.
  */
@@ -35,7 +38,22 @@ export function createUpstreams(clusters: readonly Cluster[], options: UpstreamO
   return upstreams;
 }
 
-/** Which endpoints a pick may take; one per cluster, re-aimed before each pick. */
+/** The filter of a pick any endpoint may take: shared, so the common pick writes no per-cluster state. */
+const EVERY_ENDPOINT: EndpointFilter = Object.freeze({ all: true, allows: () => true });
+
+/** `options.random()` as a function, one per options object: clusters created with the same options share it. */
+const RANDOM_SOURCES = new WeakMap<UpstreamOptions, () => number>();
+
+function randomSource(options: UpstreamOptions): () => number {
+  let random = RANDOM_SOURCES.get(options);
+  if (random === undefined) {
+    random = () => options.random();
+    RANDOM_SOURCES.set(options, random);
+  }
+  return random;
+}
+
+/** Which endpoints a pick may take when some may not; one per cluster, re-aimed before each such pick. */
 class Eligibility implements EndpointFilter {
   all = true;
   skipEjected = false;
@@ -53,24 +71,26 @@ class Eligibility implements EndpointFilter {
 }
 
 class UpstreamClusterState implements UpstreamCluster {
+  // The fields a pick reads come first, so they share the object's first cache line.
+  readonly cluster: Cluster;
+  private readonly balancer: EndpointBalancer | undefined;
+  private readonly detector: OutlierDetector | undefined;
+  private readonly hashKey: HashKeyReader | undefined;
+  /** A ready EndpointChoice per endpoint, so a pick without a cookie allocates nothing. */
+  private readonly choices: readonly EndpointChoice[];
   readonly maxRequestsPerConnection: number;
+  private readonly options: UpstreamOptions;
   private readonly endpoints: readonly Endpoint[];
   private readonly indexOf = new Map<Endpoint, number>();
   private readonly indexByName = new Map<string, number>();
-  /** A ready EndpointChoice per endpoint, so a pick without a cookie allocates nothing. */
-  private readonly choices: readonly EndpointChoice[];
   private readonly active: Int32Array;
-  private readonly balancer: EndpointBalancer | undefined;
-  private readonly hashKey: HashKeyReader | undefined;
   private readonly breaker: CircuitBreaker;
-  private readonly detector: OutlierDetector | undefined;
   private readonly filter: Eligibility;
 
-  constructor(
-    readonly cluster: Cluster,
-    private readonly options: UpstreamOptions,
-  ) {
+  constructor(cluster: Cluster, options: UpstreamOptions) {
     validateCluster(cluster);
+    this.cluster = cluster;
+    this.options = options;
     const endpoints = cluster.endpoints;
     this.endpoints = endpoints;
     const names = endpoints.map((e) => `${e.address}:${e.port}`);
@@ -80,7 +100,7 @@ class UpstreamClusterState implements UpstreamCluster {
     });
     this.choices = endpoints.map((endpoint) => ({ endpoint }));
     this.active = new Int32Array(endpoints.length);
-    const random = () => options.random();
+    const random = randomSource(options);
     const lb = cluster.policy.loadBalancer;
     if (endpoints.length > 0) {
       // An absent or 0 weight is the default 1 (Istio's reading of an unset uint32).
@@ -122,8 +142,16 @@ class UpstreamClusterState implements UpstreamCluster {
     }
     const hashKey = this.hashKey;
     const hash = hashKey === undefined ? 0 : hashKey.read(input);
-    const filter = this.filter;
     const avoid = tried !== undefined && tried.size > 0 ? tried : undefined;
+    const index = !skipEjected && avoid === undefined ? balancer.pick(EVERY_ENDPOINT, hash) : this.pickAmong(balancer, hash, skipEjected, avoid);
+    if (index < 0) return undefined;
+    const setCookie = hashKey?.setCookie;
+    return setCookie === undefined ? this.choices[index] : { endpoint: this.endpoints[index]!, setCookie };
+  }
+
+  /** A pick that skips ejected endpoints or those in `avoid` (all of them tried: any eligible one again). */
+  private pickAmong(balancer: EndpointBalancer, hash: number, skipEjected: boolean, avoid: ReadonlySet<Endpoint> | undefined): number {
+    const filter = this.filter;
     filter.skipEjected = skipEjected;
     filter.tried = avoid;
     filter.all = !skipEjected && avoid === undefined;
@@ -135,9 +163,7 @@ class UpstreamClusterState implements UpstreamCluster {
       index = balancer.pick(filter, hash);
     }
     filter.tried = undefined;
-    if (index < 0) return undefined;
-    const setCookie = hashKey?.setCookie;
-    return setCookie === undefined ? this.choices[index] : { endpoint: this.endpoints[index]!, setCookie };
+    return index;
   }
 
   attemptStarted(endpoint: Endpoint): void {
