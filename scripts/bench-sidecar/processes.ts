@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { runAsync } from "../../test/e2e/support/mesh-lab.js";
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
 export const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
@@ -69,21 +70,11 @@ export function runSync(command: string, args: readonly string[], options: { all
   return out;
 }
 
-/** Runs a command asynchronously to completion and returns its output. */
+/** Runs a command asynchronously to completion and returns its output (stopped with the bench if it is still running). */
 export function runChild(command: string, args: readonly string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  return runAsync(command, args, timeoutMs, (child) => {
     transient.add(child);
     child.once("exit", () => transient.delete(child));
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
   });
 }
 

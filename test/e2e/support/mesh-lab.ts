@@ -55,10 +55,11 @@ export function run(command: string, args: readonly string[], options: { input?:
   return out;
 }
 
-/** Runs a command asynchronously and collects its output. */
-export function runAsync(command: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+/** Runs a command asynchronously and collects its output; `onChild` sees the process (to track it). */
+export function runAsync(command: string, args: readonly string[], timeoutMs = 30_000, onChild?: (child: ChildProcess) => void): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    onChild?.(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

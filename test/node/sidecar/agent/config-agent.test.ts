@@ -6,21 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ProxyConfig } from "../../../../edge-proxy/core/config/proxy-config.js";
-import { createControlPlaneClient, type ProxyRegistration } from "../../../../edge-proxy/hosts/control-plane-client.js";
+import { createControlPlaneClient } from "../../../../edge-proxy/hosts/control-plane-client.js";
 import { createConfigCache } from "../../../../edge-proxy/hosts/sidecar/agent/config-cache.js";
 import { createSidecarConfigAgent, type SidecarConfigAgentOptions } from "../../../../edge-proxy/hosts/sidecar/agent/config-agent.js";
 import { configNamed, createFakeControlPlane, versionOf, type FakeControlPlane } from "./support/fake-control-plane.js";
 import { manualClock, type ManualClock } from "./support/manual-clock.js";
 
-const REGISTRATION: ProxyRegistration = {
-  kind: "sidecar",
-  name: "reviews-v1-0",
-  namespace: "shop",
-  serviceAccount: "reviews",
-  address: "10.244.0.7",
-  labels: { app: "reviews" },
-  ports: [{ port: 9080, name: "http", protocol: "HTTP" }],
-};
+import { REGISTRATION } from "./support/registration.js";
 
 const dirs: string[] = [];
 const stops: (() => Promise<void>)[] = [];

@@ -3,17 +3,9 @@
 // with Last-Event-ID, abortable, also over a real socket with Node's fetch), the CA's routes.
 import { createServer, type ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { ControlPlaneError, createControlPlaneClient, type ConfigStreamItem, type ProxyRegistration } from "../../../../edge-proxy/hosts/control-plane-client.js";
+import { ControlPlaneError, createControlPlaneClient, type ConfigStreamItem } from "../../../../edge-proxy/hosts/control-plane-client.js";
 
-const REGISTRATION: ProxyRegistration = {
-  kind: "sidecar",
-  name: "reviews-v1-0",
-  namespace: "shop",
-  serviceAccount: "reviews",
-  address: "10.244.0.7",
-  labels: { app: "reviews" },
-  ports: [{ port: 9080, name: "http", protocol: "HTTP" }],
-};
+import { REGISTRATION } from "./support/registration.js";
 
 interface Seen {
   method: string;
