@@ -18,6 +18,8 @@ import { compileAuthorization, evaluateAuthorization, type CompiledAuthorization
 import type { AuthorizationAttributes } from "../edge-proxy/core/security/types.js";
 import { createIstioMetrics } from "../edge-proxy/core/telemetry/istio-metrics.js";
 import type { RequestRecord, ResponseFlag, WorkloadInfo } from "../edge-proxy/core/telemetry/types.js";
+import { RequestHashInput } from "../edge-proxy/core/proxy/hash-input.js";
+import { DestinationTargets } from "../edge-proxy/core/upstream/destination-targets.js";
 import { createUpstreamCluster } from "../edge-proxy/core/upstream/upstream-cluster.js";
 import type { HashInput, UpstreamCluster } from "../edge-proxy/core/upstream/types.js";
 import { routeRequest, type LookupProbe, type RoutableRequest } from "../edge-proxy/core/routing/match-request.js";
@@ -121,6 +123,13 @@ interface BenchRequest {
   hash: HashInput;
 }
 
+/** The proxy's own workload as the router sees it: one object for every request, as the engine's `state.source`. */
+const ROUTING_SOURCE: RoutableRequest["source"] = { labels: { app: "bench", version: "v1" }, namespace: PROXY_NAMESPACE };
+
+/**
+ * The request mix. Each request's parts are what the engine makes per request: the routing view (sharing the
+ * proxy's source workload), the AuthorizationPolicy attributes and a RequestHashInput.
+ */
 function requestPool(hosts: HostSpec[], size: number): BenchRequest[] {
   const random = seededRandom(7);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
@@ -139,11 +148,11 @@ function requestPool(hosts: HostSpec[], size: number): BenchRequest[] {
     const [path, extra] = pick(PATHS);
     const headers = new Headers({ "user-agent": "bench/1.0", accept: "*/*", "x-request-id": `req-${i}`, ...extra });
     const method = random() < 0.8 ? "GET" : "POST";
-    const route: RoutableRequest = { authority, port: 9080, method, path, scheme: "http", headers, source: { labels: { app: "bench", version: "v1" }, namespace: PROXY_NAMESPACE } };
+    const route: RoutableRequest = { authority, port: 9080, method, path, scheme: "http", headers, source: ROUTING_SOURCE };
     const principal = `cluster.local/ns/ns-${Math.floor(random() * 4)}/sa/${pick(["frontend", "worker", "default"])}`;
     const query = path.indexOf("?");
     const authz: AuthorizationAttributes = { method, host: authority, path: query === -1 ? path : path.slice(0, query), port: 9080, headers, sourceIp: "10.9.8.7", principal };
-    const hash: HashInput = { header: (name) => headers.get(name) ?? undefined, cookie: () => undefined, queryParam: () => undefined, sourceIp: "10.9.8.7" };
+    const hash: HashInput = new RequestHashInput(headers, query === -1 ? "" : path.slice(query), "10.9.8.7");
     pool.push({ route, authz, hash });
   }
   return pool;
@@ -171,12 +180,12 @@ const NO_FLAGS: ResponseFlag[] = [];
 const NO_ROUTE: ResponseFlag[] = ["NR"];
 
 /**
- * One pass of decisions over the pool; returns a checksum of the statuses. The clusters' state and their
- * destination workloads are found with one Map lookup by cluster name (the engine's `upstreams.get`), and
- * the telemetry record is one object filled in per decision, as the engine fills each request's own: the
- * metrics registry reads it during record() and keeps nothing of it.
+ * One pass of decisions over the pool; returns a checksum of the statuses. The picked destination's cluster
+ * state and destination workload are found as the engine finds its upstream state (DestinationTargets),
+ * and the telemetry record is one object filled in per decision, as the engine fills each request's own:
+ * the metrics registry reads what it needs during record() and keeps nothing of it.
  */
-function decisionPass(table: RouteTable, targets: Map<string, Target>, authorization: CompiledAuthorization, pool: BenchRequest[]): () => number {
+function decisionPass(table: RouteTable, targets: DestinationTargets<Target>, authorization: CompiledAuthorization, pool: BenchRequest[]): () => number {
   const random = seededRandom(42);
   const metrics = createIstioMetrics();
   const source: WorkloadInfo = { workload: "bench", namespace: PROXY_NAMESPACE, principal: "cluster.local/ns/ns-0/sa/bench", app: "bench", version: "v1" };
@@ -213,7 +222,7 @@ function decisionPass(table: RouteTable, targets: Map<string, Target>, authoriza
         // The route names the destination; a denial is still recorded against it (as an inbound
         // sidecar records its own service), only the endpoint pick is skipped.
         const action = decision.route.action;
-        target = action.kind === "route" ? targets.get(pickDestination(action.destinations, random).cluster) : undefined;
+        target = action.kind === "route" ? targets.get(pickDestination(action.destinations, random)) : undefined;
         if (!evaluateAuthorization(authorization, request.authz).allowed) status = 403;
         else if (target !== undefined) {
           upstreamHost = target.upstream.pick(request.hash)?.endpoint.address;
@@ -242,7 +251,7 @@ function decisionPass(table: RouteTable, targets: Map<string, Target>, authoriza
  * CPU time, so time spent descheduled by other load on a shared machine is not counted (and GC helper
  * threads' CPU time does not shrink the result either); the median slice is reported.
  */
-function measure(table: RouteTable, targets: Map<string, Target>, authorization: CompiledAuthorization, pool: BenchRequest[]): Result {
+function measure(table: RouteTable, targets: DestinationTargets<Target>, authorization: CompiledAuthorization, pool: BenchRequest[]): Result {
   const pass = decisionPass(table, targets, authorization, pool);
   let sink = 0;
   const warmUntil = performance.now() + Math.min(500, SECONDS * 250);
@@ -280,14 +289,14 @@ function measure(table: RouteTable, targets: Map<string, Target>, authorization:
 }
 
 /** Upstream state for every cluster, created as the engine does: one options object (one random source) for all. */
-function targetsOf(config: ProxyConfig): Map<string, Target> {
+function targetsOf(config: ProxyConfig): DestinationTargets<Target> {
   const options = { now: () => 0, random: seededRandom(3) };
   const targets = new Map<string, Target>();
   for (const cluster of config.clusters) {
     const destination: WorkloadInfo = { app: cluster.endpoints[0]?.labels.app, version: cluster.subset } as WorkloadInfo;
     targets.set(cluster.name, { upstream: createUpstreamCluster(cluster, options), destination });
   }
-  return targets;
+  return new DestinationTargets(targets);
 }
 
 console.log(`bench:core — per-request decision: route match + weighted pick + load balancer + AuthorizationPolicy + Istio metrics (seeded random, one core, no I/O)`);

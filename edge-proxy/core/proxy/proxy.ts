@@ -27,6 +27,7 @@ import type { InboundSecurity, PeerInfo } from "../security/types.js";
 import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.js";
 import { propagateTrace } from "../telemetry/trace-context.js";
 import type { RequestRecord, ResponseFlag, TelemetrySink, WorkloadInfo } from "../telemetry/types.js";
+import { DestinationTargets } from "../upstream/destination-targets.js";
 import { createUpstreamCluster } from "../upstream/upstream-cluster.js";
 import type { UpstreamCluster } from "../upstream/types.js";
 import { answerPreflight, decorateCorsResponse, isPreflight } from "./cors.js";
@@ -81,6 +82,8 @@ interface Compiled {
   config: ProxyConfig;
   table: RouteTable;
   upstreams: Map<string, { key: string; state: UpstreamCluster }>;
+  /** The same, found from a route's WeightedDestination. */
+  targets: DestinationTargets<{ key: string; state: UpstreamCluster }>;
   security: InboundSecurity;
   self: WorkloadInfo;
   /** The proxy's own workload as the router's sourceLabels / sourceNamespace matches read it. */
@@ -114,7 +117,8 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     const security = createInboundSecurity(next.inbound, next.trust, { fetchJwks, now, ...(host.customAuthorizers ? { customAuthorizers: host.customAuthorizers } : {}) });
     const requireTls = next.listeners.some((l) => l.virtualHosts.some((vh) => vh.requireTls === true));
     const source = { labels: next.proxy.labels, namespace: next.proxy.namespace };
-    return { config: next, table, upstreams, security, self: Object.freeze(selfInfo(next)), source, requireTls };
+    const targets = new DestinationTargets(upstreams);
+    return { config: next, table, upstreams, targets, security, self: Object.freeze(selfInfo(next)), source, requireTls };
   };
 
   let current = compile(config, undefined);
@@ -225,7 +229,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
       return exchange.finish(new Response(body, { status: action.status, headers: body === null ? {} : { "content-type": "text/plain" } }), flags, base, route);
     }
     const destination = pickDestination(action.destinations, random);
-    const upstream = state.upstreams.get(destination.cluster)?.state;
+    const upstream = state.targets.get(destination)?.state;
     if (upstream === undefined) return exchange.reply(LOCAL_REPLIES.noHealthyUpstream, base, undefined, [...flags, "UH"]);
     exchange.describeDestination(upstream.cluster);
 

@@ -3,8 +3,10 @@
  * Picks the virtual host for a request's authority and port, with Envoy's precedence: an exact domain (or a
  * short name of one), then the longest matching `*.` suffix, then `*`. The port's own listener is tried
  * first, then the any-port listener (0). Work is a handful of Map probes per label of the host.
+ * The indexes name a virtual host by the program position of its first match (route-table.ts).
  */
 import { expandShortName, hostOfAuthority } from "./authority.js";
+import { hostAt } from "./match-program.js";
 import type { CompiledVirtualHost, HostIndex, RouteTable } from "./route-table.js";
 
 /** Work counters for tests and diagnostics; pass one to see what a lookup cost. */
@@ -17,38 +19,44 @@ export interface LookupProbe {
 
 /** The virtual host `authority` (a Host or `:authority` value, any port, case or trailing dot) names on `port`. */
 export function findVirtualHost(table: RouteTable, authority: string, port: number, probe?: LookupProbe): CompiledVirtualHost | undefined {
-  const host = hostOfAuthority(authority);
-  const own = port === 0 ? undefined : table.listeners.get(port);
-  const found = own === undefined ? undefined : lookupHost(own, host, table, probe);
-  if (found !== undefined) return found;
-  const anyPort = table.listeners.get(0);
-  return anyPort === undefined ? undefined : lookupHost(anyPort, host, table, probe);
+  const start = findHostStart(table, authority, port, probe);
+  return start < 0 ? undefined : hostAt(table.program, start);
 }
 
-function lookupHost(index: HostIndex, host: string, table: RouteTable, probe: LookupProbe | undefined): CompiledVirtualHost | undefined {
+/** As {@link findVirtualHost}, the program position of the host's first match; -1 when none serves it. */
+export function findHostStart(table: RouteTable, authority: string, port: number, probe?: LookupProbe): number {
+  const host = hostOfAuthority(authority);
+  const own = port === 0 ? undefined : table.listeners.get(port);
+  const found = own === undefined ? -1 : lookupHost(own, host, table, probe);
+  if (found >= 0) return found;
+  const anyPort = table.listeners.get(0);
+  return anyPort === undefined ? -1 : lookupHost(anyPort, host, table, probe);
+}
+
+function lookupHost(index: HostIndex, host: string, table: RouteTable, probe: LookupProbe | undefined): number {
   if (probe !== undefined) probe.indexProbes++;
   const exact = index.exact.get(host);
   if (exact !== undefined) return exact;
   if (index.suffixes.size > 0) {
     const wildcard = longestSuffixMatch(index, host, probe);
-    if (wildcard !== undefined) return wildcard;
+    if (wildcard >= 0) return wildcard;
     // A short name may fall under a wildcard only once completed: `reviews` → `reviews.<ns>.svc.cluster.local`.
     const expanded = expandShortName(host, table.namespace, table.clusterDomain);
     if (expanded !== undefined) {
       const completed = longestSuffixMatch(index, expanded, probe);
-      if (completed !== undefined) return completed;
+      if (completed >= 0) return completed;
     }
   }
   return index.any;
 }
 
 /** `*.b.example.com` beats `*.example.com` for `a.b.example.com`; a wildcard never matches its bare suffix. */
-function longestSuffixMatch(index: HostIndex, name: string, probe: LookupProbe | undefined): CompiledVirtualHost | undefined {
+function longestSuffixMatch(index: HostIndex, name: string, probe: LookupProbe | undefined): number {
   for (let dot = name.indexOf("."); dot !== -1; dot = name.indexOf(".", dot + 1)) {
     if (dot === 0 || name.length - dot - 1 > index.longestSuffix) continue;
     if (probe !== undefined) probe.indexProbes++;
     const hit = index.suffixes.get(name.slice(dot + 1));
     if (hit !== undefined) return hit;
   }
-  return undefined;
+  return -1;
 }

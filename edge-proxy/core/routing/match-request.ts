@@ -4,13 +4,14 @@
  * RouteMatch that holds, Istio's HTTPMatchRequest semantics: uri (exact/prefix/regex on the path without
  * its query, optionally ignoring case), scheme, method, authority, headers, withoutHeaders, queryParams,
  * port, sourceLabels, sourceNamespace and gateways. Headers and the query are only read when a match asks.
- * Matches are read from the listener's flat program (match-program.ts), in order.
+ * Matches are read from the table's flat program (match-program.ts), in order; the request's parts a match
+ * needs (its path without the query, lower-cased, its query parameters) are worked out only when asked.
  */
-import { CHECK, type CompiledMatch, type NamedCondition, type RouteDecision } from "./compile-route.js";
-import { findVirtualHost, type LookupProbe } from "./find-virtual-host.js";
-import { CHECKS, DECISION, HEADERS, MATCH, METHOD, STRIDE, URI, type ProgramSlot } from "./match-program.js";
-import type { RouteTable } from "./route-table.js";
 import { startsWithCodes } from "./char-codes.js";
+import { CHECK, type CompiledMatch, type NamedCondition, type RouteDecision } from "./compile-route.js";
+import { findHostStart, type LookupProbe } from "./find-virtual-host.js";
+import { CHECKS, DECISION, END, HEADERS, MATCH, METHOD, STRIDE, URI, type ProgramSlot } from "./match-program.js";
+import type { RouteTable } from "./route-table.js";
 import { stringMatches, type StringMatcher } from "./string-matcher.js";
 
 export type { RouteDecision } from "./compile-route.js";
@@ -39,22 +40,16 @@ export interface RoutableRequest {
  * authority or none of that host's routes match (Envoy's NR). `probe`, if given, counts the work done.
  */
 export function routeRequest(table: RouteTable, request: RoutableRequest, probe?: LookupProbe): RouteDecision | undefined {
-  const virtualHost = findVirtualHost(table, request.authority, request.port, probe);
-  if (virtualHost === undefined) return undefined;
-  const view = VIEW.reset(request, request.gateway ?? table.defaultGateway);
+  const start = findHostStart(table, request.authority, request.port, probe);
+  if (start < 0) return undefined;
+  const view = new RequestView(request, request.gateway ?? table.defaultGateway);
   // Every match of every route, in order: the first to hold names its route.
-  const program = virtualHost.program;
-  const end = virtualHost.end;
-  let decision: RouteDecision | undefined;
-  for (let i = virtualHost.start; i < end; i += STRIDE) {
+  const program = table.program;
+  for (let i = start; program[i + CHECKS] !== END; i += STRIDE) {
     if (probe !== undefined) probe.matchesExamined++;
-    if (program[i + CHECKS] === 0 || matchHolds(program, i, view)) {
-      decision = program[i + DECISION] as RouteDecision;
-      break;
-    }
+    if (program[i + CHECKS] === 0 || matchHolds(program, i, view)) return program[i + DECISION] as RouteDecision;
   }
-  view.release();
-  return decision;
+  return undefined;
 }
 
 /** The checks a program's slots carry; a match with others also reads its CompiledMatch. */
@@ -122,39 +117,22 @@ function conditionHolds(condition: NamedCondition, value: string | undefined): b
   return condition.matcher === undefined || stringMatches(condition.matcher, value);
 }
 
-const NO_REQUEST: RoutableRequest = Object.freeze({ authority: "", port: 0, method: "", path: "", scheme: "http", headers: Object.freeze({}), source: Object.freeze({ labels: Object.freeze({}), namespace: "" }) });
-
-/**
- * The parts of a request that matches read, each worked out once and only when first asked for. Routing
- * is synchronous, so one view serves every request ({@link VIEW}): reset on entry, and let go of the
- * request on exit; routing a request allocates nothing for it.
- */
+/** The parts of a request that matches read, each worked out once and only when first asked for. */
 class RequestView {
-  request: RoutableRequest = NO_REQUEST;
-  gateway: string | undefined = undefined;
+  readonly request: RoutableRequest;
+  readonly gateway: string | undefined;
   /** Position of the `?` in the request's path, -1 when it has no query. */
-  queryStart = -1;
+  readonly queryStart: number;
   private pathOnly: string | undefined = undefined;
   private lowerPath: string | undefined = undefined;
   private query: Map<string, string> | undefined = undefined;
   /** undefined: not looked at yet; null: the record's names are already lower case. */
   private lowerCaseHeaders: Map<string, string> | null | undefined = undefined;
 
-  reset(request: RoutableRequest, gateway: string | undefined): this {
+  constructor(request: RoutableRequest, gateway: string | undefined) {
     this.request = request;
     this.gateway = gateway;
     this.queryStart = request.path.indexOf("?");
-    this.pathOnly = undefined;
-    this.lowerPath = undefined;
-    this.query = undefined;
-    this.lowerCaseHeaders = undefined;
-    return this;
-  }
-
-  release(): void {
-    this.request = NO_REQUEST;
-    this.query = undefined;
-    this.lowerCaseHeaders = undefined;
   }
 
   /** The path without its query. */
@@ -181,8 +159,6 @@ class RequestView {
     return this.query.get(name);
   }
 }
-
-const VIEW = new RequestView();
 
 function isHeaders(headers: Headers | Record<string, string>): headers is Headers {
   return typeof (headers as { get?: unknown }).get === "function";

@@ -10,9 +10,8 @@
  *    (`rbac_access_denied_matched_policy[none]`).
  *
  * AUDIT policies never change the decision; the first matching one is reported. A policy with no
- * rules matches nothing; a rule `{}` matches every request. Evaluation allocates nothing when the
- * request is allowed or denied without CUSTOM or AUDIT policies matching: the request's view is one
- * reused object and the verdicts are shared.
+ * rules matches nothing; a rule `{}` matches every request. Verdicts without CUSTOM or AUDIT policies
+ * matching are shared objects, made once.
  */
 import type { AuthorizationPolicyConfig } from "../config/proxy-config.js";
 import { type Check, compileRule } from "./authorization-rules.js";
@@ -94,23 +93,13 @@ function firstMatch(policies: readonly CompiledPolicy[], view: RequestView): Com
   return undefined;
 }
 
-/** The view evaluation works on; evaluation is synchronous and not re-entered, so one serves every request. */
-const VIEW = new RequestView({ method: "", host: "", path: "", port: 0, headers: new Headers() });
-const NO_ATTRIBUTES = VIEW.attributes;
-
 /**
  * Evaluates compiled policies against one request's attributes. Synchronous: CUSTOM providers are
  * only named in the verdict; the caller asks them (see inbound-security) before acting on `allowed`.
  */
 export function evaluateAuthorization(compiled: CompiledAuthorization, attributes: AuthorizationAttributes): AuthorizationVerdict {
   if (compiled.allowsAll && compiled.audit.length === 0) return ALLOWED;
-  const view = VIEW.reset(attributes);
-  const verdict = evaluate(compiled, view);
-  view.reset(NO_ATTRIBUTES);
-  return verdict;
-}
-
-function evaluate(compiled: CompiledAuthorization, view: RequestView): AuthorizationVerdict {
+  const view = new RequestView(attributes);
   let custom = NO_CUSTOM;
   if (compiled.custom.length > 0) {
     const matched: CustomCheck[] = [];

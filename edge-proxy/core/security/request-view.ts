@@ -2,8 +2,7 @@
  * @module security/request-view
  * One request's authorization attributes with the derived values computed at most once, when a
  * matcher first asks: parsed IPs, the host without its port, and the peer identity's parts
- * (`<trust domain>/ns/<namespace>/sa/<service account>`, Istio's principal form). Evaluation is
- * synchronous, so one view can serve request after request: `reset` forgets the previous one's values.
+ * (`<trust domain>/ns/<namespace>/sa/<service account>`, Istio's principal form).
  */
 import { hostOfAuthority } from "../routing/authority.js";
 import { parseIp } from "./ip-block.js";
@@ -51,20 +50,7 @@ export class RequestView {
   private hostCache: string | undefined = undefined;
   private authorityCache: string | undefined = undefined;
 
-  constructor(public attributes: AuthorizationAttributes) {}
-
-  /** Makes this the view of `attributes`, forgetting everything derived from the previous ones. */
-  reset(attributes: AuthorizationAttributes): this {
-    this.attributes = attributes;
-    this.sourceIpCache = UNSET;
-    this.remoteIpCache = UNSET;
-    this.destinationIpCache = UNSET;
-    this.identityCache = UNSET;
-    this.serviceAccountCache = UNSET;
-    this.hostCache = undefined;
-    this.authorityCache = undefined;
-    return this;
-  }
+  constructor(readonly attributes: AuthorizationAttributes) {}
 
   get sourceIp(): Uint8Array | undefined {
     if (this.sourceIpCache === UNSET) this.sourceIpCache = ipOf(this.attributes.sourceIp);

@@ -3,24 +3,14 @@
  * Istio's standard HTTP metrics (`istio_requests_total`, `istio_request_duration_milliseconds`,
  * `istio_request_bytes`, `istio_response_bytes`) kept per label set and rendered as Prometheus text
  * exposition format 0.0.4, with the labels and "unknown" fallbacks of istio/proxy's `istio_stats` filter
- * (istio-labels.ts). Recording is the series store's (series-store.ts: no allocation per record once a
- * series exists, records applied in batches); every read of the registry first applies what is pending.
+ * (istio-labels.ts). Recording is the series store's (series-store.ts: few cache lines and no allocation
+ * per record once a series exists).
  */
-import {
-  COUNT,
-  DURATION_BUCKETS,
-  DURATION_SUM,
-  ISTIO_DURATION_BUCKETS_MS,
-  REQUEST_BYTES_BUCKETS,
-  REQUEST_BYTES_SUM,
-  RESPONSE_BYTES_BUCKETS,
-  RESPONSE_BYTES_SUM,
-  SLOTS,
-} from "./istio-buckets.js";
+import { DURATION, ISTIO_DURATION_BUCKETS_MS, REQUEST_BYTES, RESPONSE_BYTES } from "./series-counters.js";
 import { createSeriesStore } from "./series-store.js";
 import type { RequestRecord, TelemetrySink } from "./types.js";
 
-export { ISTIO_BYTES_BUCKETS, ISTIO_DURATION_BUCKETS_MS } from "./istio-buckets.js";
+export { ISTIO_BYTES_BUCKETS, ISTIO_DURATION_BUCKETS_MS } from "./series-counters.js";
 export { escapeLabelValue, ISTIO_LABEL_NAMES } from "./istio-labels.js";
 
 export interface IstioMetricsOptions {
@@ -39,10 +29,10 @@ export interface IstioMetrics extends TelemetrySink {
 const LE_TEXT = [...ISTIO_DURATION_BUCKETS_MS.map((b) => `le="${b}"`), 'le="+Inf"'];
 
 const FAMILIES = [
-  { name: "istio_requests_total", help: "Total number of requests handled by an Istio proxy.", sum: -1, buckets: -1 },
-  { name: "istio_request_duration_milliseconds", help: "Duration of requests, in milliseconds.", sum: DURATION_SUM, buckets: DURATION_BUCKETS },
-  { name: "istio_request_bytes", help: "Size of requests, in bytes.", sum: REQUEST_BYTES_SUM, buckets: REQUEST_BYTES_BUCKETS },
-  { name: "istio_response_bytes", help: "Size of responses, in bytes.", sum: RESPONSE_BYTES_SUM, buckets: RESPONSE_BYTES_BUCKETS },
+  { name: "istio_requests_total", help: "Total number of requests handled by an Istio proxy.", histogram: undefined },
+  { name: "istio_request_duration_milliseconds", help: "Duration of requests, in milliseconds.", histogram: DURATION },
+  { name: "istio_request_bytes", help: "Size of requests, in bytes.", histogram: REQUEST_BYTES },
+  { name: "istio_response_bytes", help: "Size of responses, in bytes.", histogram: RESPONSE_BYTES },
 ] as const;
 
 /** Creates an empty registry of Istio's standard HTTP metrics. */
@@ -50,24 +40,23 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
   const store = createSeriesStore(options.cluster ?? "Kubernetes");
 
   function render(): string {
-    store.flush();
-    const c = store.counters;
+    const counters = store.counters;
     const out: string[] = [];
     for (const family of FAMILIES) {
-      out.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.sum < 0 ? "counter" : "histogram"}`);
+      const histogram = family.histogram;
+      out.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${histogram === undefined ? "counter" : "histogram"}`);
       for (const entry of store.series) {
-        const o = entry.offset;
-        const count = c[o + COUNT]!;
-        if (family.sum < 0) {
+        const count = counters.count(entry.block);
+        if (histogram === undefined) {
           out.push(`${family.name}{${entry.labels}} ${count}`);
           continue;
         }
         let cumulative = 0;
-        for (let i = 0; i < SLOTS; i++) {
-          cumulative += c[o + family.buckets + i]!;
+        counters.buckets(entry.block, histogram).forEach((n, i) => {
+          cumulative += n;
           out.push(`${family.name}_bucket{${entry.labels},${LE_TEXT[i]}} ${cumulative}`);
-        }
-        out.push(`${family.name}_sum{${entry.labels}} ${formatValue(c[o + family.sum]!)}`, `${family.name}_count{${entry.labels}} ${count}`);
+        });
+        out.push(`${family.name}_sum{${entry.labels}} ${formatValue(counters.sum(entry.block, histogram))}`, `${family.name}_count{${entry.labels}} ${count}`);
       }
     }
     out.push("");
@@ -78,7 +67,6 @@ export function createIstioMetrics(options: IstioMetricsOptions = {}): IstioMetr
     record: store.record,
     render,
     get seriesCount() {
-      store.flush();
       return store.series.length;
     },
   };

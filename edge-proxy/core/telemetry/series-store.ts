@@ -1,31 +1,18 @@
 /**
  * @module telemetry/series-store
  * Where the Istio metrics registry keeps its series: each label set's rendered labels and its block of
- * numbers in one counters array (istio-buckets.ts), found from a request's record.
+ * numbers in the shared counters (series-counters.ts), found from a request's record.
  *
- * Recording is on every request's path and, with thousands of destinations, mostly waits on memory, so:
- * - a series is found per pair of source and destination WorkloadInfo objects, remembered by identity (the
- *   engine keeps one object per workload): the pair's slot holds its last four series, checked by
- *   comparing the record's raw values; only a label set not among them walks the trie of raw values below
- *   the pair (a record's strings are mostly the same string objects, whose hashes V8 caches, so this beats
- *   hashing one long joined key), and a new one renders its labels once;
- * - a record's values are copied into a batch, applied BATCH records at a time (and whenever the registry
- *   is read) in three passes — the pairs' slots, then the series, then the numbers — so the memory reads
- *   of different records overlap instead of each waiting for the one before. Every record is applied, in
- *   order; batching only changes when.
- * Nothing is allocated per record once its series exists.
+ * Recording is on every request's path and, with thousands of destinations, mostly waits on memory, so a
+ * record touches few cache lines and allocates nothing once its series exists: the series is found per
+ * pair of source and destination WorkloadInfo objects, remembered by identity (the engine keeps one object
+ * per workload), whose slot holds the pair's last four series, checked by comparing the record's raw
+ * values; only a label set not among them walks the trie of raw values below the pair (a record's strings
+ * are mostly the same string objects, whose hashes V8 caches, so this beats hashing one long joined key),
+ * and a new one renders its labels once. The series' numbers are one block of the shared counters, not
+ * fields of an object (a double field would be a separate heap number).
  */
-import {
-  BLOCK,
-  bucketIndex,
-  COUNT,
-  DURATION_BUCKETS,
-  DURATION_SUM,
-  REQUEST_BYTES_BUCKETS,
-  REQUEST_BYTES_SUM,
-  RESPONSE_BYTES_BUCKETS,
-  RESPONSE_BYTES_SUM,
-} from "./istio-buckets.js";
+import { SeriesCounters } from "./series-counters.js";
 import { renderLabels, type LabelSource } from "./istio-labels.js";
 import { responseFlagsText } from "./response-flags.js";
 import type { RequestRecord, WorkloadInfo } from "./types.js";
@@ -33,42 +20,29 @@ import type { RequestRecord, WorkloadInfo } from "./types.js";
 /** One label set: the raw values it was made for, its rendered labels and where its numbers are. */
 export interface Series extends SeriesKey {
   readonly labels: string;
-  /** Index of its block in the counters array. */
-  readonly offset: number;
+  /** Its block in the counters. */
+  readonly block: number;
 }
 
 export interface SeriesStore {
   record(r: RequestRecord): void;
-  /** Applies the records not applied yet: read `series` and `counters` after it. */
-  flush(): void;
   /** In order of creation. */
   readonly series: readonly Series[];
-  /** Every series' numbers, BLOCK slots each, at its offset. */
-  readonly counters: Float64Array;
+  /** Every series' numbers, by its block. */
+  readonly counters: SeriesCounters;
 }
-
-/** Records applied at once. */
-const BATCH = 64;
-/** Series the counters array has room for at first; it doubles when full. */
-const INITIAL_CAPACITY = 64;
 
 /** A store of series whose labels name `cluster` for workloads without their own. */
 export function createSeriesStore(cluster: string): SeriesStore {
   const root = new TrieNode();
   const series: Series[] = [];
-  let counters = new Float64Array(INITIAL_CAPACITY * BLOCK);
+  const counters = new SeriesCounters();
 
   /** Pair slots by source, then destination, by the identity of the two objects. */
   const peers = new WeakMap<WorkloadInfo, WeakMap<WorkloadInfo, PeerSlot>>();
   // Most records of one proxy share their source object (the proxy itself): its map is kept at hand.
   let lastSource: WorkloadInfo | undefined;
   let lastBySource: WeakMap<WorkloadInfo, PeerSlot> | undefined;
-
-  const batch = Array.from({ length: BATCH }, () => new PendingRecord());
-  /** Duration, request bytes and response bytes of each batched record. */
-  const amounts = new Float64Array(BATCH * 3);
-  const offsets = new Int32Array(BATCH);
-  let pending = 0;
 
   function peerSlot(s: WorkloadInfo, d: WorkloadInfo): PeerSlot {
     let bySource = lastBySource;
@@ -102,124 +76,74 @@ export function createSeriesStore(cluster: string): SeriesStore {
     return slot;
   }
 
-  /** The series of a batched record: one of its pair's last four, else found in (or added to) the trie. */
-  function seriesOf(slot: PeerSlot, r: PendingRecord): Series {
-    if (slot.first !== undefined && sameKey(slot.first, r)) return slot.first;
-    if (slot.second !== undefined && sameKey(slot.second, r)) return slot.second;
-    if (slot.third !== undefined && sameKey(slot.third, r)) return slot.third;
-    if (slot.fourth !== undefined && sameKey(slot.fourth, r)) return slot.fourth;
-    let n = child(slot.node, r.reporter);
+  /** The series of a record (`flags`: its response flags as Envoy's text, "" for none): one of its pair's last four, else from the trie. */
+  function seriesOf(slot: PeerSlot, r: RequestRecord, flags: string): Series {
+    if (slot.first !== undefined && sameKey(slot.first, r, flags)) return slot.first;
+    if (slot.second !== undefined && sameKey(slot.second, r, flags)) return slot.second;
+    if (slot.third !== undefined && sameKey(slot.third, r, flags)) return slot.third;
+    if (slot.fourth !== undefined && sameKey(slot.fourth, r, flags)) return slot.fourth;
+    const entry = seriesInTrie(slot.node, r, flags);
+    slot.remember(entry);
+    return entry;
+  }
+
+  /** The series below a pair's trie node for the record's other raw values, made on first sight. */
+  function seriesInTrie(node: TrieNode, r: RequestRecord, flags: string): Series {
+    let n = child(node, r.reporter);
     n = child(n, r.responseCode);
-    n = child(n, r.flags);
+    n = child(n, flags);
     n = child(n, r.connectionSecurityPolicy);
     n = child(n, r.grpcStatus);
     n = child(n, r.destinationService);
     if (r.destinationService === undefined) n = child(n, r.authority); // the Host fallback
     n = child(n, r.destinationServiceName);
-    let entry = n.get(r.destinationServiceNamespace) as Series | undefined;
-    if (entry === undefined) {
-      if ((series.length + 1) * BLOCK > counters.length) {
-        const grown = new Float64Array(counters.length * 2);
-        grown.set(counters);
-        counters = grown;
-      }
-      entry = {
-        reporter: r.reporter,
-        responseCode: r.responseCode,
-        flags: r.flags,
-        connectionSecurityPolicy: r.connectionSecurityPolicy,
-        grpcStatus: r.grpcStatus,
-        destinationService: r.destinationService,
-        authority: r.destinationService === undefined ? r.authority : undefined,
-        destinationServiceName: r.destinationServiceName,
-        destinationServiceNamespace: r.destinationServiceNamespace,
-        labels: renderLabels(r, cluster),
-        offset: series.length * BLOCK,
-      };
-      n.set(r.destinationServiceNamespace, entry);
-      series.push(entry);
-    }
-    slot.remember(entry);
+    const found = n.get(r.destinationServiceNamespace) as Series | undefined;
+    if (found !== undefined) return found;
+    // Literals of one shape (no spreads), so the recent-series check reads them monomorphically.
+    const authority = r.destinationService === undefined ? r.authority : undefined;
+    const entry: Series = {
+      reporter: r.reporter,
+      responseCode: r.responseCode,
+      flags,
+      connectionSecurityPolicy: r.connectionSecurityPolicy,
+      grpcStatus: r.grpcStatus,
+      destinationService: r.destinationService,
+      authority,
+      destinationServiceName: r.destinationServiceName,
+      destinationServiceNamespace: r.destinationServiceNamespace,
+      labels: renderLabels(
+        {
+          reporter: r.reporter,
+          source: r.source,
+          destination: r.destination,
+          responseCode: r.responseCode,
+          flags,
+          connectionSecurityPolicy: r.connectionSecurityPolicy,
+          grpcStatus: r.grpcStatus,
+          destinationService: r.destinationService,
+          authority,
+          destinationServiceName: r.destinationServiceName,
+          destinationServiceNamespace: r.destinationServiceNamespace,
+        },
+        cluster,
+      ),
+      block: counters.allocate(),
+    };
+    n.set(r.destinationServiceNamespace, entry);
+    series.push(entry);
     return entry;
   }
 
   function record(r: RequestRecord): void {
-    const k = pending;
-    const entry = batch[k]!;
-    entry.reporter = r.reporter;
-    entry.source = r.source;
-    entry.destination = r.destination;
-    entry.responseCode = r.responseCode;
-    entry.flags = r.responseFlags.length === 0 ? "" : responseFlagsText(r.responseFlags);
-    entry.connectionSecurityPolicy = r.connectionSecurityPolicy;
-    entry.grpcStatus = r.grpcStatus;
-    entry.destinationService = r.destinationService;
-    entry.authority = r.authority;
-    entry.destinationServiceName = r.destinationServiceName;
-    entry.destinationServiceNamespace = r.destinationServiceNamespace;
-    amounts[3 * k] = r.durationMs;
-    amounts[3 * k + 1] = r.requestBytes;
-    amounts[3 * k + 2] = r.responseBytes;
-    pending = k + 1;
-    if (pending === BATCH) flush();
+    const slot = peerSlot(r.source, r.destination);
+    const entry = seriesOf(slot, r, r.responseFlags.length === 0 ? "" : responseFlagsText(r.responseFlags));
+    counters.add(entry.block, r.durationMs, r.requestBytes, r.responseBytes);
   }
 
-  function flush(): void {
-    const n = pending;
-    pending = 0;
-    for (let k = 0; k < n; k++) {
-      const entry = batch[k]!;
-      entry.slot = peerSlot(entry.source, entry.destination);
-    }
-    for (let k = 0; k < n; k++) {
-      const entry = batch[k]!;
-      offsets[k] = seriesOf(entry.slot as PeerSlot, entry).offset;
-    }
-    const c = counters;
-    for (let k = 0; k < n; k++) {
-      const o = offsets[k]!;
-      const duration = amounts[3 * k]!;
-      const requestBytes = amounts[3 * k + 1]!;
-      const responseBytes = amounts[3 * k + 2]!;
-      c[o + COUNT]!++;
-      c[o + DURATION_SUM]! += duration;
-      c[o + REQUEST_BYTES_SUM]! += requestBytes;
-      c[o + RESPONSE_BYTES_SUM]! += responseBytes;
-      c[o + DURATION_BUCKETS + bucketIndex(duration)]!++;
-      c[o + REQUEST_BYTES_BUCKETS + bucketIndex(requestBytes)]!++;
-      c[o + RESPONSE_BYTES_BUCKETS + bucketIndex(responseBytes)]!++;
-    }
-  }
-
-  return {
-    record,
-    flush,
-    series,
-    get counters() {
-      return counters;
-    },
-  };
+  return { record, series, counters };
 }
 
 type Key = string | number | undefined;
-
-const NO_WORKLOAD: WorkloadInfo = Object.freeze({});
-
-/** A record waiting in the batch: its raw label values (flags as Envoy's text, "" for none) and, once found, its pair's slot. */
-class PendingRecord implements LabelSource {
-  reporter: RequestRecord["reporter"] = "source";
-  source: WorkloadInfo = NO_WORKLOAD;
-  destination: WorkloadInfo = NO_WORKLOAD;
-  responseCode = 0;
-  flags = "";
-  connectionSecurityPolicy: RequestRecord["connectionSecurityPolicy"] = "unknown";
-  grpcStatus: number | undefined = undefined;
-  destinationService: string | undefined = undefined;
-  authority: string | undefined = undefined;
-  destinationServiceName: string | undefined = undefined;
-  destinationServiceNamespace: string | undefined = undefined;
-  slot: PeerSlot | undefined = undefined;
-}
 
 /**
  * A pair of source and destination workloads: the trie node below their levels and the last four series
@@ -244,10 +168,10 @@ class PeerSlot {
 
 /** The raw values below the source/destination levels a series was made for (the per-pair recent-series check). */
 interface SeriesKey {
-  readonly reporter: string;
+  readonly reporter: RequestRecord["reporter"];
   readonly responseCode: number;
   readonly flags: string;
-  readonly connectionSecurityPolicy: string;
+  readonly connectionSecurityPolicy: RequestRecord["connectionSecurityPolicy"];
   readonly grpcStatus: number | undefined;
   readonly destinationService: string | undefined;
   readonly authority: string | undefined;
@@ -255,11 +179,11 @@ interface SeriesKey {
   readonly destinationServiceNamespace: string | undefined;
 }
 
-function sameKey(key: SeriesKey, r: PendingRecord): boolean {
+function sameKey(key: SeriesKey, r: RequestRecord, flags: string): boolean {
   return (
     key.responseCode === r.responseCode &&
     key.destinationService === r.destinationService &&
-    key.flags === r.flags &&
+    key.flags === flags &&
     key.reporter === r.reporter &&
     key.connectionSecurityPolicy === r.connectionSecurityPolicy &&
     key.grpcStatus === r.grpcStatus &&

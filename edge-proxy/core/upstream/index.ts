@@ -6,6 +6,7 @@
  */
 export type { AttemptOutcome, EndpointChoice, HashInput, RequestLease, UpstreamCluster, UpstreamOptions } from "./types.js";
 export { createUpstreamCluster, createUpstreams } from "./upstream-cluster.js";
+export { DestinationTargets } from "./destination-targets.js";
 export { UpstreamConfigError, type UpstreamConfigErrorCode } from "./upstream-error.js";
 export { CircuitBreaker, circuitBreakerLimits, UNLIMITED, type CircuitBreakerLimits } from "./circuit-breaker.js";
 export { OutlierDetector, DEFAULT_MAX_EJECTION_TIME_MS } from "./outlier-detector.js";

@@ -8,14 +8,18 @@
  * is the balancer's (O(1) for ROUND_ROBIN, RANDOM, LEAST_REQUEST and MAGLEV, O(log ring) for RING_HASH)
  * while every endpoint is eligible; ejections or a `tried` set add at most one pass over the endpoints.
  * With thousands of clusters a pick mostly waits on memory, so the common case (every endpoint eligible)
- * reads the cluster's own object, its balancer and the ready choice, and writes nothing else; the clusters
- * of one UpstreamOptions object share one random source.
+ * reads the cluster's own object, its balancer and the ready choice, and writes nothing else; for
+ * LEAST_REQUEST over equal weights (Istio's default) the cluster object makes the two-choice pick itself,
+ * without the balancer, and for up to FEW endpoints (most services) it keeps their choices and active
+ * counts in its own fields too, so such a pick reads this object and the chosen EndpointChoice only.
+ * The clusters of one UpstreamOptions object share one random source.
  * pick() returns undefined, for the engine's 503 UH, both when the cluster has no endpoints and when
  * none is eligible (all ejected outside panic), as Envoy answers "no healthy upstream" to both.
  */
 import type { Cluster, Endpoint } from "../config/proxy-config.js";
 import { CircuitBreaker, circuitBreakerLimits } from "./circuit-breaker.js";
 import { createHashKeyReader, type HashKeyReader } from "./hash-policy.js";
+import { pickOfTwo, picksOfTwo } from "./least-request.js";
 import { createLoadBalancer, type EndpointBalancer, type EndpointFilter } from "./load-balancer.js";
 import { OutlierDetector } from "./outlier-detector.js";
 import type { AttemptOutcome, EndpointChoice, HashInput, RequestLease, UpstreamCluster, UpstreamOptions } from "./types.js";
@@ -37,6 +41,9 @@ export function createUpstreams(clusters: readonly Cluster[], options: UpstreamO
   }
   return upstreams;
 }
+
+/** Clusters of up to this many endpoints keep choices and active counts in fields (see the module header). */
+const FEW = 4;
 
 /** The filter of a pick any endpoint may take: shared, so the common pick writes no per-cluster state. */
 const EVERY_ENDPOINT: EndpointFilter = Object.freeze({ all: true, allows: () => true });
@@ -71,8 +78,23 @@ class Eligibility implements EndpointFilter {
 }
 
 class UpstreamClusterState implements UpstreamCluster {
-  // The fields a pick reads come first, so they share the object's first cache line.
+  // The fields a pick reads come first, so they share the object's first cache lines.
   readonly cluster: Cluster;
+  /** LEAST_REQUEST over equal weights, no outlier detection: picks are pickOfTwo over `active`. */
+  private readonly twoChoices: boolean;
+  /** twoChoices with at most FEW endpoints: `active` is mirrored in a0..a3 and `choices` in c0..c3. */
+  private readonly few: boolean;
+  private readonly random: () => number;
+  private readonly endpointCount: number;
+  private a0 = 0;
+  private a1 = 0;
+  private a2 = 0;
+  private a3 = 0;
+  private readonly c0: EndpointChoice | undefined;
+  private readonly c1: EndpointChoice | undefined;
+  private readonly c2: EndpointChoice | undefined;
+  private readonly c3: EndpointChoice | undefined;
+  private readonly active: Int32Array;
   private readonly balancer: EndpointBalancer | undefined;
   private readonly detector: OutlierDetector | undefined;
   private readonly hashKey: HashKeyReader | undefined;
@@ -83,7 +105,6 @@ class UpstreamClusterState implements UpstreamCluster {
   private readonly endpoints: readonly Endpoint[];
   private readonly indexOf = new Map<Endpoint, number>();
   private readonly indexByName = new Map<string, number>();
-  private readonly active: Int32Array;
   private readonly breaker: CircuitBreaker;
   private readonly filter: Eligibility;
 
@@ -99,6 +120,8 @@ class UpstreamClusterState implements UpstreamCluster {
       if (!this.indexByName.has(names[i]!)) this.indexByName.set(names[i]!, i);
     });
     this.choices = endpoints.map((endpoint) => ({ endpoint }));
+    [this.c0, this.c1, this.c2, this.c3] = this.choices;
+    this.endpointCount = endpoints.length;
     this.active = new Int32Array(endpoints.length);
     const random = randomSource(options);
     const lb = cluster.policy.loadBalancer;
@@ -114,6 +137,9 @@ class UpstreamClusterState implements UpstreamCluster {
     const ejects = outlier !== undefined && ((outlier.consecutive5xxErrors ?? 0) > 0 || (outlier.consecutiveGatewayErrors ?? 0) > 0);
     if (ejects && endpoints.length > 0) this.detector = new OutlierDetector(outlier, endpoints.length);
     this.filter = new Eligibility(endpoints, this.detector?.ejectedFlags ?? new Uint8Array(0));
+    this.random = random;
+    this.twoChoices = lb.kind === "LEAST_REQUEST" && endpoints.length > 0 && this.detector === undefined && picksOfTwo(endpoints.map((e) => e.weight || 1));
+    this.few = this.twoChoices && endpoints.length <= FEW;
   }
 
   admit(signal?: AbortSignal): Promise<RequestLease | "overflow"> {
@@ -129,6 +155,11 @@ class UpstreamClusterState implements UpstreamCluster {
   }
 
   pick(input: HashInput, tried?: ReadonlySet<Endpoint>): EndpointChoice | undefined {
+    if (this.twoChoices && (tried === undefined || tried.size === 0)) {
+      if (this.few) return this.pickOfFew();
+      const choices = this.choices;
+      return choices[pickOfTwo(this.active, choices.length, this.random)];
+    }
     const balancer = this.balancer;
     if (balancer === undefined) return undefined;
     const detector = this.detector;
@@ -147,6 +178,30 @@ class UpstreamClusterState implements UpstreamCluster {
     if (index < 0) return undefined;
     const setCookie = hashKey?.setCookie;
     return setCookie === undefined ? this.choices[index] : { endpoint: this.endpoints[index]!, setCookie };
+  }
+
+  /** pickOfTwo over the fields of a `few` cluster: the same draws, the same choice. */
+  private pickOfFew(): EndpointChoice {
+    const n = this.endpointCount;
+    const random = this.random;
+    const first = Math.min(n - 1, Math.floor(random() * n));
+    const second = Math.min(n - 1, Math.floor(random() * n));
+    const index = this.activeOf(second) < this.activeOf(first) ? second : first;
+    return (index === 0 ? this.c0 : index === 1 ? this.c1 : index === 2 ? this.c2 : this.c3) as EndpointChoice;
+  }
+
+  private activeOf(index: number): number {
+    return index === 0 ? this.a0 : index === 1 ? this.a1 : index === 2 ? this.a2 : this.a3;
+  }
+
+  /** Sets endpoint `index`'s active count, and its field in a `few` cluster. */
+  private setActive(index: number, count: number): void {
+    this.active[index] = count;
+    if (!this.few) return;
+    if (index === 0) this.a0 = count;
+    else if (index === 1) this.a1 = count;
+    else if (index === 2) this.a2 = count;
+    else this.a3 = count;
   }
 
   /** A pick that skips ejected endpoints or those in `avoid` (all of them tried: any eligible one again). */
@@ -168,13 +223,13 @@ class UpstreamClusterState implements UpstreamCluster {
 
   attemptStarted(endpoint: Endpoint): void {
     const index = this.find(endpoint);
-    if (index >= 0) this.active[index] = this.active[index]! + 1;
+    if (index >= 0) this.setActive(index, this.active[index]! + 1);
   }
 
   attemptEnded(endpoint: Endpoint, outcome: AttemptOutcome): void {
     const index = this.find(endpoint);
     if (index < 0) return;
-    if (this.active[index]! > 0) this.active[index] = this.active[index]! - 1;
+    if (this.active[index]! > 0) this.setActive(index, this.active[index]! - 1);
     const detector = this.detector;
     if (detector !== undefined) {
       const now = this.options.now();

@@ -5,7 +5,7 @@ import type { Cluster, Endpoint, LoadBalancer, TrafficPolicy } from "../../../ed
 import { seededRandom } from "../../../edge-proxy/core/routing/seeded-random.js";
 import { buildSchedule } from "../../../edge-proxy/core/upstream/round-robin.js";
 import type { HashInput } from "../../../edge-proxy/core/upstream/types.js";
-import { createUpstreamCluster, createUpstreams, UpstreamConfigError } from "../../../edge-proxy/core/upstream/index.js";
+import { createLoadBalancer, createUpstreamCluster, createUpstreams, UpstreamConfigError } from "../../../edge-proxy/core/upstream/index.js";
 
 function endpoints(weights: (number | undefined)[]): Endpoint[] {
   return weights.map((weight, i) => ({ address: `10.0.0.${i + 1}`, port: 8080, labels: {}, ...(weight === undefined ? {} : { weight }) }));
@@ -152,6 +152,31 @@ describe("LEAST_REQUEST", () => {
     }
     expect(open[1]! / open[0]!).toBeGreaterThan(3);
     expect(open[1]! / open[0]!).toBeLessThan(5);
+  });
+
+  it("picks as the balancer does, with attempts open, for clusters of any size (the cluster's own fast paths)", () => {
+    for (const n of [1, 2, 3, 4, 5, 9]) {
+      const eps = endpoints(Array.from({ length: n }, () => 1));
+      const c = cluster({ kind: "LEAST_REQUEST" }, eps);
+      const upstream = createUpstreamCluster(c, options(n));
+      const active = new Int32Array(n);
+      const random = seededRandom(n);
+      const balancer = createLoadBalancer(c, { names: eps.map((e) => `${e.address}:${e.port}`), weights: eps.map(() => 1), active, random });
+      const all = { all: true, allows: () => true };
+      for (let i = 0; i < 300; i++) {
+        const picked = upstream.pick(noKey)!.endpoint;
+        const expected = balancer.pick(all, 0);
+        expect(picked).toBe(eps[expected]);
+        // Attempts open on the picked endpoint and close now and then, in both.
+        upstream.attemptStarted(picked);
+        active[expected]!++;
+        if (i % 3 === 0) {
+          const done = eps[i % n]!;
+          upstream.attemptEnded(done, { kind: "response", status: 200 });
+          if (active[i % n]! > 0) active[i % n]!--;
+        }
+      }
+    }
   });
 
   it("counts copies of an endpoint by address and ignores strangers", () => {
