@@ -6,13 +6,18 @@
  * retry policy, the attempt budget and the cluster's maxRetries allow, with jittered back-off, on a
  * different endpoint where there is one. The route timeout bounds all attempts (→ 504 UT). The request
  * body is buffered only when it may be sent more than once.
+ *
+ * `forwardWith` is the same router over any way of sending an attempt: `forward` sends web Requests
+ * through the host; a host with its own HTTP codec (the sidecar's fast path) passes an AttemptSender
+ * whose responses are its own response heads.
  */
 import type { Endpoint } from "../config/proxy-config.js";
 import type { AttemptOutcome, HashInput, UpstreamCluster } from "../upstream/types.js";
 import type { ResponseFlag } from "../telemetry/types.js";
+import { Cancellation, type CancelSignal } from "./cancellation.js";
 import { UpstreamFailure, type ProxyHost, type UpstreamTarget } from "./host.js";
 import { LOCAL_REPLIES, type LocalReply } from "./local-reply.js";
-import { backoffMs, type AttemptResult, type RetryConditions } from "./retry-policy.js";
+import { backoffMs, type AttemptResult, type ResponseHeadView, type RetryConditions } from "./retry-policy.js";
 
 export interface ForwardRequest {
   url: string;
@@ -22,21 +27,31 @@ export interface ForwardRequest {
   body: ArrayBuffer | ReadableStream<Uint8Array> | null;
 }
 
+/** Sends one attempt of a request; forwardWith drives the attempts. */
+export interface AttemptSender<R extends ResponseHeadView> {
+  /** Whether the request may be sent more than once (no body, or a buffered one). */
+  readonly replayable: boolean;
+  /** Sends to `target`; `signal` aborts the attempt. Rejects with UpstreamFailure (anything else reads as a reset). */
+  send(target: UpstreamTarget, signal: CancelSignal): Promise<R>;
+  /** Releases a response that is not passed on (a retried attempt, or one that settled after its timeout). */
+  discard(response: R): void | Promise<void>;
+}
+
 export interface ForwardOptions {
   host: ProxyHost;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep: (ms: number, signal?: CancelSignal) => Promise<void>;
   random: () => number;
   now: () => number;
   retry: RetryConditions | undefined;
   timeoutMs: number | undefined;
   hash: HashInput;
-  downstreamSignal: AbortSignal | undefined;
+  downstreamSignal: CancelSignal | undefined;
   direction: UpstreamTarget["direction"];
 }
 
-export interface ForwardResult {
+export interface ForwardResult<R = Response> {
   /** The upstream's response, or undefined when the proxy must answer `reply`. */
-  response?: Response;
+  response?: R;
   reply?: LocalReply;
   flags: ResponseFlag[];
   endpoint?: Endpoint;
@@ -50,22 +65,43 @@ export interface ForwardResult {
 const OVERALL_TIMEOUT = Symbol("route timeout");
 const PER_TRY_TIMEOUT = Symbol("per-try timeout");
 
-/** Forwards through `cluster` and never throws: every failure becomes a local reply with its flag. */
-export async function forward(request: ForwardRequest, cluster: UpstreamCluster, options: ForwardOptions): Promise<ForwardResult> {
-  const overall = new AbortController();
+/** Forwards a web Request through `cluster` via the host's send; never throws: every failure becomes a local reply with its flag. */
+export function forward(request: ForwardRequest, cluster: UpstreamCluster, options: ForwardOptions): Promise<ForwardResult> {
+  return forwardWith(webAttempts(request, options.host), cluster, options);
+}
+
+/** Attempts of a web Request through `host.send`, each a new Request carrying the attempt's signal. */
+function webAttempts(request: ForwardRequest, host: ProxyHost): AttemptSender<Response> {
+  return {
+    replayable: request.body === null || request.body instanceof ArrayBuffer,
+    send(target, signal) {
+      const init: RequestInit & { duplex?: "half" } = { method: request.method, headers: request.headers, signal: signal instanceof Cancellation ? signal.toAbortSignal() : (signal as AbortSignal), redirect: "manual" };
+      if (request.body !== null) {
+        init.body = request.body;
+        if (!(request.body instanceof ArrayBuffer)) init.duplex = "half";
+      }
+      return host.send(new Request(request.url, init), target);
+    },
+    discard,
+  };
+}
+
+/** The router over `sender`'s attempts; never throws: every failure becomes a local reply with its flag. */
+export async function forwardWith<R extends ResponseHeadView>(sender: AttemptSender<R>, cluster: UpstreamCluster, options: Omit<ForwardOptions, "host">): Promise<ForwardResult<R>> {
+  const overall = new Cancellation();
   const unlink = linkAbort(options.downstreamSignal, overall);
   const timer = options.timeoutMs !== undefined && options.timeoutMs > 0 ? setTimeout(() => overall.abort(OVERALL_TIMEOUT), options.timeoutMs) : undefined;
   const flags: ResponseFlag[] = [];
   try {
     let admission: Awaited<ReturnType<UpstreamCluster["admit"]>>;
     try {
-      admission = await cluster.admit(overall.signal);
+      admission = await cluster.admit(overall);
     } catch {
-      return { reply: abortedReply(overall.signal, flags), flags, retries: 0 };
+      return { reply: abortedReply(overall, flags), flags, retries: 0 };
     }
     if (admission === "overflow") return { reply: LOCAL_REPLIES.overflow, flags: ["UO"], retries: 0 };
     try {
-      return await attempts(request, cluster, options, overall.signal, flags);
+      return await attempts(sender, cluster, options, overall, flags);
     } finally {
       admission.release();
     }
@@ -75,11 +111,10 @@ export async function forward(request: ForwardRequest, cluster: UpstreamCluster,
   }
 }
 
-async function attempts(request: ForwardRequest, cluster: UpstreamCluster, options: ForwardOptions, overall: AbortSignal, flags: ResponseFlag[]): Promise<ForwardResult> {
+async function attempts<R extends ResponseHeadView>(sender: AttemptSender<R>, cluster: UpstreamCluster, options: Omit<ForwardOptions, "host">, overall: CancelSignal, flags: ResponseFlag[]): Promise<ForwardResult<R>> {
   const retry = options.retry;
   // A streamed body can be sent once only.
-  const replayable = request.body === null || request.body instanceof ArrayBuffer;
-  const maxRetries = replayable ? (retry?.attempts ?? 0) : 0;
+  const maxRetries = sender.replayable ? (retry?.attempts ?? 0) : 0;
   const tried = new Set<Endpoint>();
   let setCookie: string | undefined;
   for (let attempt = 0; ; attempt++) {
@@ -93,16 +128,16 @@ async function attempts(request: ForwardRequest, cluster: UpstreamCluster, optio
     tried.add(endpoint);
     const started = options.now();
     cluster.attemptStarted(endpoint);
-    const result = await attemptOnce(request, cluster, endpoint, options, overall);
+    const result = await attemptOnce(sender, cluster, endpoint, options, overall);
     cluster.attemptEnded(endpoint, outcomeOf(result));
     if (overall.aborted) {
-      if (result.kind === "response") await discard(result.response);
+      if (result.kind === "response") await sender.discard(result.response);
       return { reply: abortedReply(overall, flags), flags, endpoint, retries: attempt, setCookie };
     }
     const retriable = retry !== undefined && retry.retriable(result);
     if (retriable && attempt < maxRetries && cluster.tryStartRetry()) {
       try {
-        if (result.kind === "response") await discard(result.response);
+        if (result.kind === "response") await sender.discard(result.response);
         await options.sleep(backoffMs(attempt, options.random), overall);
       } finally {
         cluster.retryDone();
@@ -119,28 +154,23 @@ async function attempts(request: ForwardRequest, cluster: UpstreamCluster, optio
   }
 }
 
-async function attemptOnce(request: ForwardRequest, cluster: UpstreamCluster, endpoint: Endpoint, options: ForwardOptions, overall: AbortSignal): Promise<AttemptResult> {
-  const controller = new AbortController();
+async function attemptOnce<R extends ResponseHeadView>(sender: AttemptSender<R>, cluster: UpstreamCluster, endpoint: Endpoint, options: Omit<ForwardOptions, "host">, overall: CancelSignal): Promise<AttemptResult<R>> {
+  const controller = new Cancellation();
   const unlink = linkAbort(overall, controller);
   const perTry = options.retry?.perTryTimeoutMs;
   const timer = perTry !== undefined && perTry > 0 ? setTimeout(() => controller.abort(PER_TRY_TIMEOUT), perTry) : undefined;
-  const init: RequestInit & { duplex?: "half" } = { method: request.method, headers: request.headers, signal: controller.signal, redirect: "manual" };
-  if (request.body !== null) {
-    init.body = request.body;
-    if (!(request.body instanceof ArrayBuffer)) init.duplex = "half";
-  }
   const target: UpstreamTarget = { cluster: cluster.cluster, endpoint, maxRequestsPerConnection: cluster.maxRequestsPerConnection, direction: options.direction };
   const connectTimeout = cluster.cluster.policy.connectionPool?.connectTimeoutMs;
   if (connectTimeout !== undefined) target.connectTimeoutMs = connectTimeout;
   try {
-    // Race the host's send against the attempt's signal, so a host that ignores the signal still times out.
-    const sending = options.host.send(new Request(request.url, init), target);
+    // Race the send against the attempt's signal, so a sender that ignores the signal still times out.
+    const sending = sender.send(target, controller);
     // An attempt given up on may still settle: drop its error, release its body.
-    sending.then((late) => void (controller.signal.aborted && late.body?.cancel().catch(() => {})), () => {});
-    const response = await Promise.race([sending, aborted(controller.signal)]);
+    sending.then((late) => void (controller.aborted && sender.discard(late)), () => {});
+    const response = await Promise.race([sending, aborted(controller)]);
     return { kind: "response", response };
   } catch (error) {
-    if (controller.signal.aborted) return { kind: "timeout" };
+    if (controller.aborted) return { kind: "timeout" };
     if (error instanceof UpstreamFailure) return { kind: error.kind };
     return { kind: "reset" };
   } finally {
@@ -149,7 +179,7 @@ async function attemptOnce(request: ForwardRequest, cluster: UpstreamCluster, en
   }
 }
 
-function outcomeOf(result: AttemptResult): AttemptOutcome {
+function outcomeOf(result: AttemptResult<ResponseHeadView>): AttemptOutcome {
   switch (result.kind) {
     case "response":
       return { kind: "response", status: result.response.status };
@@ -162,7 +192,7 @@ function outcomeOf(result: AttemptResult): AttemptOutcome {
   }
 }
 
-function replyFor(result: Exclude<AttemptResult, { kind: "response" }>): LocalReply {
+function replyFor(result: Exclude<AttemptResult<ResponseHeadView>, { kind: "response" }>): LocalReply {
   switch (result.kind) {
     case "connect-failure":
       return LOCAL_REPLIES.connectFailure;
@@ -176,14 +206,14 @@ function replyFor(result: Exclude<AttemptResult, { kind: "response" }>): LocalRe
 }
 
 /** The overall signal fired: the route timeout (504 UT) or the downstream going away (DC). */
-function abortedReply(signal: AbortSignal, flags: ResponseFlag[]): LocalReply {
+function abortedReply(signal: CancelSignal, flags: ResponseFlag[]): LocalReply {
   const reply = signal.reason === OVERALL_TIMEOUT ? LOCAL_REPLIES.timeout : LOCAL_REPLIES.downstreamDisconnect;
   flags.push(reply.flag);
   return reply;
 }
 
 /** Rejects when `signal` aborts; never settles otherwise. */
-function aborted(signal: AbortSignal): Promise<never> {
+function aborted(signal: CancelSignal): Promise<never> {
   return new Promise((_, reject) => {
     if (signal.aborted) reject(signal.reason);
     else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
@@ -199,7 +229,7 @@ async function discard(response: Response): Promise<void> {
 }
 
 /** Aborts `target` when `source` aborts (with its reason); returns the unlinker. */
-function linkAbort(source: AbortSignal | undefined, target: AbortController): () => void {
+function linkAbort(source: CancelSignal | undefined, target: Cancellation): () => void {
   if (source === undefined) return () => {};
   if (source.aborted) {
     target.abort(source.reason);

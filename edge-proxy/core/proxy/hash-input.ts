@@ -4,6 +4,7 @@
  * IP), each parsed only when asked for.
  */
 import { cookiePairs } from "../http/cookie-header.js";
+import type { HeaderMap } from "../http/header-list.js";
 import type { HashInput } from "../upstream/types.js";
 
 export class RequestHashInput implements HashInput {
@@ -11,7 +12,7 @@ export class RequestHashInput implements HashInput {
   private query: URLSearchParams | undefined;
 
   constructor(
-    private readonly headers: Headers,
+    private readonly headers: HeaderMap,
     private readonly search: string,
     readonly sourceIp: string | undefined,
   ) {}

@@ -5,10 +5,11 @@
  * set one header; within one level removals come before additions and sets.
  */
 import type { HeaderOperations } from "../config/proxy-config.js";
+import type { HeaderMap } from "../http/header-list.js";
 
 type Side = NonNullable<HeaderOperations["request"]>;
 
-function apply(headers: Headers, side: Side | undefined): void {
+function apply(headers: HeaderMap, side: Side | undefined): void {
   if (side === undefined) return;
   if (side.remove) for (const name of side.remove) headers.delete(name);
   if (side.set) for (const name in side.set) headers.set(name, side.set[name] as string);
@@ -16,12 +17,12 @@ function apply(headers: Headers, side: Side | undefined): void {
 }
 
 /** Applies the request-side operations of `levels` (most specific first) to `headers`. */
-export function applyRequestHeaders(headers: Headers, ...levels: (HeaderOperations | undefined)[]): void {
+export function applyRequestHeaders(headers: HeaderMap, ...levels: (HeaderOperations | undefined)[]): void {
   for (const level of levels) apply(headers, level?.request);
 }
 
 /** Applies the response-side operations of `levels` (most specific first) to `headers`. */
-export function applyResponseHeaders(headers: Headers, ...levels: (HeaderOperations | undefined)[]): void {
+export function applyResponseHeaders(headers: HeaderMap, ...levels: (HeaderOperations | undefined)[]): void {
   for (const level of levels) apply(headers, level?.response);
 }
 

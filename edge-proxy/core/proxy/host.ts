@@ -4,6 +4,7 @@
  * an upstream endpoint, the clock, randomness, where telemetry goes, and how to keep background work
  * (mirrors) alive. The engine imports no host; hosts import this contract.
  */
+import type { CancelSignal } from "./cancellation.js";
 import type { Cluster, Endpoint } from "../config/proxy-config.js";
 import type { CustomAuthorizer } from "../security/types.js";
 import type { TelemetrySink } from "../telemetry/types.js";
@@ -45,7 +46,7 @@ export interface ProxyHost {
   /** Random bytes for trace and request ids. Default crypto.getRandomValues. */
   randomBytes?(length: number): Uint8Array;
   /** Waits `ms` (fault delays, retry back-off); resolves early, without error, when `signal` aborts. Default setTimeout. */
-  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
+  sleep?(ms: number, signal?: CancelSignal): Promise<void>;
   /** Keeps background work (mirrored requests) alive after the response is returned (a Worker's ctx.waitUntil). */
   waitUntil?(work: Promise<unknown>): void;
   /** Every request's record goes to each sink (the engine always feeds its own metrics registry too). */

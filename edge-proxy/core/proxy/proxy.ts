@@ -21,17 +21,20 @@ import { createRouteTable, type RouteTable } from "../routing/route-table.js";
 import { findVirtualHost } from "../routing/find-virtual-host.js";
 import { routeRequest, type RouteDecision } from "../routing/match-request.js";
 import { pickDestination } from "../routing/pick-destination.js";
+import type { HeaderMap } from "../http/header-list.js";
 import { createInboundSecurity } from "../security/inbound-security.js";
 import { parsePrincipal } from "../security/request-view.js";
-import type { InboundSecurity, PeerInfo } from "../security/types.js";
+import type { AuthorizationAttributes, InboundSecurity, PeerInfo } from "../security/types.js";
 import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.js";
-import { propagateTrace } from "../telemetry/trace-context.js";
+import { propagateTrace, type TraceContext } from "../telemetry/trace-context.js";
 import type { RequestRecord, ResponseFlag, TelemetrySink, WorkloadInfo } from "../telemetry/types.js";
 import { DestinationTargets } from "../upstream/destination-targets.js";
 import { createUpstreamCluster } from "../upstream/upstream-cluster.js";
 import type { UpstreamCluster } from "../upstream/types.js";
+import type { CancelSignal } from "./cancellation.js";
 import { answerPreflight, decorateCorsResponse, isPreflight } from "./cors.js";
 import { forward, type ForwardRequest, type ForwardResult } from "./forward.js";
+import { describeDestination, HeadExchange, targetIsCanonical, type Plan, type PlanBase, type RequestHead } from "./head-plan.js";
 import { RequestHashInput } from "./hash-input.js";
 import { applyRequestHeaders, applyResponseHeaders, hasResponseOperations } from "./header-operations.js";
 import type { ProxyHost } from "./host.js";
@@ -72,6 +75,13 @@ export interface Proxy {
   outbound(request: Request, context?: OutboundContext): Promise<Response>;
   inbound(request: Request, context: InboundContext): Promise<Response>;
   gateway(request: Request, context: InboundContext & { gateway?: string }): Promise<Response>;
+  /**
+   * `outbound` for a host with its own HTTP/1 codec (head-plan.ts): a Plan, or undefined when the request
+   * needs the web pipeline (the host then calls `outbound` with a Request made from the same bytes).
+   */
+  planOutbound(head: RequestHead, context: OutboundContext): Plan | undefined;
+  /** `inbound` for a host with its own HTTP/1 codec, as planOutbound. */
+  planInbound(head: RequestHead, context: InboundContext): Plan | undefined;
   /** Replaces the config; throws (and keeps the old one) when it cannot be compiled. */
   update(config: ProxyConfig): void;
   /** The runtime state of a cluster (ejections, limits), for diagnostics and tests. */
@@ -95,7 +105,7 @@ interface Compiled {
 export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
   const now = host.now?.bind(host) ?? Date.now;
   const random = host.random?.bind(host) ?? Math.random;
-  const randomBytes = host.randomBytes?.bind(host) ?? ((n: number) => crypto.getRandomValues(new Uint8Array(n)));
+  const randomBytes = host.randomBytes?.bind(host) ?? pooledRandomBytes();
   const sleep = host.sleep?.bind(host) ?? defaultSleep;
   const fetchJwks = host.fetchJwks?.bind(host) ?? defaultFetchJwks;
   const metrics = createIstioMetrics();
@@ -323,10 +333,108 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     return outbound(exchange, outboundContext);
   };
 
+  const planBase: PlanBase = { now, emit, endpointWorkload };
+
+  const planOutbound = (head: RequestHead, context: OutboundContext): Plan | undefined => {
+    const state = current;
+    if (state.requireTls || !targetIsCanonical(head.pathAndQuery)) return undefined;
+    const start = now();
+    const headers = head.headers;
+    const authority = headers.get("host");
+    if (authority === null) return undefined;
+    const trace = propagateTrace(headers, randomBytes);
+    const port = context.port ?? 80;
+    const decision = routeRequest(state.table, {
+      authority,
+      port,
+      method: head.method,
+      path: head.pathAndQuery,
+      scheme: "http",
+      headers,
+      source: state.source,
+      ...(context.gateway !== undefined ? { gateway: context.gateway } : {}),
+    });
+    const route = decision?.route;
+    if (route !== undefined && (route.cors !== undefined || route.fault !== undefined || route.mirrors !== undefined || route.action.kind !== "route")) return undefined;
+    const exchange = new HeadExchange(newRecord(head.method, head.pathAndQuery, authority, "http", headers, trace, "source", start, context.peer), planBase);
+    const record = exchange.record;
+    record.source = state.self;
+    record.requestBytes = head.bodyBytes;
+    const search = searchOf(head.pathAndQuery);
+    if (decision === undefined || route === undefined) {
+      const original = context.originalDestination;
+      if (original === undefined) return exchange.local(LOCAL_REPLIES.noRoute, [LOCAL_REPLIES.noRoute.flag]);
+      if (state.config.outboundTrafficPolicy?.mode === "REGISTRY_ONLY") return exchange.local(LOCAL_REPLIES.blackHole, [LOCAL_REPLIES.blackHole.flag]);
+      const upstream = passthroughCluster(original.address, original.port);
+      record.upstreamCluster = upstream.cluster.name;
+      const options = { ...attempts, retry: undefined, timeoutMs: undefined, hash: new RequestHashInput(headers, search, context.peer?.sourceIp), direction: "outbound" as const };
+      return exchange.forward({ upstream, options }, head.method, head.pathAndQuery, headers, []);
+    }
+    record.routeName = route.name;
+    const action = route.action;
+    if (action.kind !== "route") return undefined;
+    const destination = pickDestination(action.destinations, random);
+    const upstream = state.targets.get(destination)?.state;
+    if (upstream === undefined) return exchange.local(LOCAL_REPLIES.noHealthyUpstream, ["UH"]);
+    exchange.describeDestination(upstream.cluster);
+    applyRequestHeaders(headers, destination.headers, route.headers);
+    let pathAndQuery = head.pathAndQuery;
+    let upstreamAuthority = authority;
+    if (action.rewrite !== undefined) {
+      const match = decision.matchIndex >= 0 ? route.match[decision.matchIndex] : undefined;
+      pathAndQuery = rewritePath(action.rewrite, pathAndQuery, match);
+      if (action.rewrite.authority !== undefined) upstreamAuthority = action.rewrite.authority;
+    }
+    headers.set("host", upstreamAuthority);
+    headers.set("x-forwarded-proto", "http");
+    const options = {
+      ...attempts,
+      retry: route.retries !== undefined && route.retries.attempts > 0 ? retryConditions(route.retries) : undefined,
+      timeoutMs: route.timeoutMs,
+      hash: new RequestHashInput(headers, search, context.peer?.sourceIp),
+      direction: "outbound" as const,
+    };
+    return exchange.forward({ upstream, options, route, destination }, head.method, pathAndQuery, headers, []);
+  };
+
+  const planInbound = (head: RequestHead, context: InboundContext): Plan | undefined => {
+    const state = current;
+    if (!targetIsCanonical(head.pathAndQuery)) return undefined;
+    const start = now();
+    const headers = head.headers;
+    const authority = headers.get("host");
+    if (authority === null) return undefined;
+    const peer = context.peer;
+    const trace = propagateTrace(headers, randomBytes);
+    const query = head.pathAndQuery.indexOf("?");
+    const allowed = state.security.checkAllowed(peer, (principal) => {
+      const attributes: AuthorizationAttributes = { method: head.method, host: authority, path: query === -1 ? head.pathAndQuery : head.pathAndQuery.slice(0, query), port: peer.port, headers, sourceIp: peer.sourceIp };
+      if (peer.remoteIp !== undefined) attributes.remoteIp = peer.remoteIp;
+      if (peer.destinationIp !== undefined) attributes.destinationIp = peer.destinationIp;
+      if (peer.sni !== undefined) attributes.sni = peer.sni;
+      if (principal !== undefined) attributes.principal = principal;
+      return attributes;
+    });
+    if (allowed === undefined) return undefined;
+    const exchange = new HeadExchange(newRecord(head.method, head.pathAndQuery, authority, "http", headers, trace, "destination", start, peer), planBase);
+    const record = exchange.record;
+    record.destination = state.self;
+    record.source = peerWorkload(peer);
+    record.connectionSecurityPolicy = peer.mtls ? "mutual_tls" : "none";
+    record.requestBytes = head.bodyBytes;
+    const mapping = state.config.inbound?.ports.find((p) => p.port === peer.port);
+    const upstream = inboundCluster(mapping?.targetPort ?? peer.port);
+    record.upstreamCluster = upstream.cluster.name;
+    const options = { ...attempts, retry: undefined, timeoutMs: undefined, hash: new RequestHashInput(headers, searchOf(head.pathAndQuery), peer.sourceIp), direction: "inbound" as const };
+    return exchange.forward({ upstream, options }, head.method, head.pathAndQuery, headers, []);
+  };
+
   return {
     get config() {
       return current.config;
     },
+    planOutbound,
+    planInbound,
     metrics,
     outbound: (request, context = {}) => outbound(new Exchange(request, now(), randomBytes, "source", context.peer), context),
     inbound,
@@ -361,31 +469,7 @@ class Exchange {
     this.headers = new Headers(request.headers);
     this.authority = this.headers.get("host") ?? this.url.host;
     const trace = propagateTrace(this.headers, randomBytes);
-    const record: RequestRecord = {
-      reporter,
-      startTime: start,
-      durationMs: 0,
-      method: request.method,
-      path: this.url.pathname + this.url.search,
-      authority: this.authority,
-      protocol: "HTTP/1.1",
-      scheme: this.url.protocol.slice(0, -1),
-      responseCode: 0,
-      responseFlags: [],
-      requestBytes: 0,
-      responseBytes: 0,
-      source: {},
-      destination: {},
-      connectionSecurityPolicy: "unknown",
-    };
-    const userAgent = this.headers.get("user-agent");
-    if (userAgent !== null) record.userAgent = userAgent;
-    const forwardedFor = this.headers.get("x-forwarded-for");
-    if (forwardedFor !== null) record.xForwardedFor = forwardedFor;
-    record.requestId = trace.requestId;
-    record.traceId = trace.traceId;
-    record.spanId = trace.spanId;
-    if (peer !== undefined) record.downstreamRemoteAddress = peer.sourceIp;
+    const record = newRecord(request.method, this.url.pathname + this.url.search, this.authority, this.url.protocol.slice(0, -1), this.headers, trace, reporter, start, peer);
     this.record = record;
   }
 
@@ -403,14 +487,7 @@ class Exchange {
   }
 
   describeDestination(cluster: Cluster): void {
-    const record = this.record;
-    record.upstreamCluster = cluster.name;
-    record.destinationService = cluster.host;
-    const parts = cluster.host.split(".");
-    if (parts.length >= 3 && parts[2] === "svc") {
-      record.destinationServiceName = parts[0];
-      record.destinationServiceNamespace = parts[1];
-    } else record.destinationServiceName = cluster.host;
+    describeDestination(this.record, cluster);
   }
 
   /** The body to send upstream: buffered when it may be sent again (retries, mirrors) and small enough, else streamed once. */
@@ -478,6 +555,42 @@ class Exchange {
   }
 }
 
+/** A request's telemetry record as it arrives: what its head and trace context tell. */
+function newRecord(method: string, path: string, authority: string, scheme: string, headers: HeaderMap, trace: TraceContext, reporter: RequestRecord["reporter"], start: number, peer: PeerInfo | undefined): RequestRecord {
+  const record: RequestRecord = {
+    reporter,
+    startTime: start,
+    durationMs: 0,
+    method,
+    path,
+    authority,
+    protocol: "HTTP/1.1",
+    scheme,
+    responseCode: 0,
+    responseFlags: [],
+    requestBytes: 0,
+    responseBytes: 0,
+    source: {},
+    destination: {},
+    connectionSecurityPolicy: "unknown",
+  };
+  const userAgent = headers.get("user-agent");
+  if (userAgent !== null) record.userAgent = userAgent;
+  const forwardedFor = headers.get("x-forwarded-for");
+  if (forwardedFor !== null) record.xForwardedFor = forwardedFor;
+  record.requestId = trace.requestId;
+  record.traceId = trace.traceId;
+  record.spanId = trace.spanId;
+  if (peer !== undefined) record.downstreamRemoteAddress = peer.sourceIp;
+  return record;
+}
+
+/** The query of an origin-form target, `?` included ("" without one). */
+function searchOf(pathAndQuery: string): string {
+  const query = pathAndQuery.indexOf("?");
+  return query === -1 ? "" : pathAndQuery.slice(query);
+}
+
 /** Envoy's shadow authority: `-shadow` after the host name, before any port (`ratings:9080` → `ratings-shadow:9080`). */
 export function shadowHost(authority: string): string {
   const port = /:\d+$/.exec(authority);
@@ -535,7 +648,26 @@ function peerWorkload(peer: PeerInfo): WorkloadInfo {
   return info;
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Random bytes (trace, span and request ids) cut from a pool that crypto.getRandomValues refills: one
+ * call per a hundred or so requests instead of one per request. Each caller gets its own copy.
+ */
+function pooledRandomBytes(): (n: number) => Uint8Array {
+  const pool = new Uint8Array(4096);
+  let offset = pool.length;
+  return (n) => {
+    if (n > pool.length) return crypto.getRandomValues(new Uint8Array(n));
+    if (offset + n > pool.length) {
+      crypto.getRandomValues(pool);
+      offset = 0;
+    }
+    const bytes = pool.slice(offset, offset + n);
+    offset += n;
+    return bytes;
+  };
+}
+
+function defaultSleep(ms: number, signal?: CancelSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const timer = setTimeout(done, ms);

@@ -12,8 +12,14 @@
  */
 import type { RetryPolicy } from "../config/proxy-config.js";
 
-export type AttemptResult =
-  | { kind: "response"; response: Response }
+/** What retry conditions read of an upstream response: a web Response, or a host's own response head. */
+export interface ResponseHeadView {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+}
+
+export type AttemptResult<R extends ResponseHeadView = ResponseHeadView> =
+  | { kind: "response"; response: R }
   | { kind: "connect-failure" }
   | { kind: "reset" }
   | { kind: "refused-stream" }

@@ -7,6 +7,7 @@
  * Matches are read from the table's flat program (match-program.ts), in order; the request's parts a match
  * needs (its path without the query, lower-cased, its query parameters) are worked out only when asked.
  */
+import type { HeaderMap } from "../http/header-list.js";
 import { startsWithCodes } from "./char-codes.js";
 import { CHECK, type CompiledMatch, type NamedCondition, type RouteDecision } from "./compile-route.js";
 import { findHostStart, type LookupProbe } from "./find-virtual-host.js";
@@ -28,7 +29,7 @@ export interface RoutableRequest {
   path: string;
   scheme: "http" | "https";
   /** Header names compare case-insensitively; several values of one header read as one comma-joined value. */
-  headers: Headers | Record<string, string>;
+  headers: HeaderMap | Record<string, string>;
   /** The calling workload (for sourceLabels and sourceNamespace matches). */
   source: { labels: Record<string, string>; namespace: string };
   /** The gateway the request came through, `mesh` for sidecars; the table's default when omitted. */
@@ -160,7 +161,7 @@ class RequestView {
   }
 }
 
-function isHeaders(headers: Headers | Record<string, string>): headers is Headers {
+function isHeaders(headers: HeaderMap | Record<string, string>): headers is HeaderMap {
   return typeof (headers as { get?: unknown }).get === "function";
 }
 

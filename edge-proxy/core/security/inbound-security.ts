@@ -3,7 +3,8 @@
  * The inbound security chain of one workload, in Envoy's filter order: peer authentication (mTLS
  * mode, revoked certificates), request authentication (JWT), then authorization (CUSTOM → DENY →
  * ALLOW). Everything is compiled once per config; with no JWT rules and no policies a request costs
- * one peer check and no parsing.
+ * one peer check and no parsing. `checkAllowed` is the same chain for a host's own request head: it
+ * answers only what needs no JWT, no CUSTOM provider and no denial response.
  *
  * CUSTOM providers get the request as the application would (JWT handling applied) and the peer; they
  * must not read the body (clone the request if they need it). An unknown provider, an authorizer
@@ -107,5 +108,14 @@ export function createInboundSecurity(inbound: InboundConfig | undefined, trust:
     return allowed(current, principal, requestPrincipal);
   }
 
-  return { check };
+  function checkAllowed(peer: PeerInfo, attributes: (principal: string | undefined) => AuthorizationAttributes): { principal: string | undefined } | undefined {
+    const peerOutcome = peerAuthn.check(peer);
+    if (!peerOutcome.ok || jwt.active) return undefined;
+    const principal = peerOutcome.principal;
+    if (authz.allowsAll) return { principal };
+    const verdict = evaluateAuthorization(authz, attributes(principal));
+    return verdict.allowed && verdict.custom.length === 0 ? { principal } : undefined;
+  }
+
+  return { check, checkAllowed };
 }

@@ -4,6 +4,7 @@
  * trust bundle and revoked serials), RequestAuthentication (JWTs verified with jose) and
  * AuthorizationPolicy (CUSTOM → DENY → ALLOW). The engine calls `check` once per inbound request.
  */
+import type { HeaderMap } from "../http/header-list.js";
 
 /** What the host knows of the downstream connection. */
 export interface PeerInfo {
@@ -61,6 +62,13 @@ export type SecurityDecision =
 
 export interface InboundSecurity {
   check(request: Request, peer: PeerInfo): Promise<SecurityDecision>;
+  /**
+   * The same check without a web Request, for requests `check` would allow without JWT or CUSTOM work:
+   * the peer's principal when allowed; undefined when the request needs `check` (JWT rules apply, a
+   * CUSTOM provider must be asked, or it is denied: `check` builds the denial). `attributes` is called
+   * at most once, with the peer's principal, when an AuthorizationPolicy must be evaluated.
+   */
+  checkAllowed(peer: PeerInfo, attributes: (principal: string | undefined) => AuthorizationAttributes): { principal: string | undefined } | undefined;
 }
 
 /**
@@ -75,7 +83,7 @@ export interface AuthorizationAttributes {
   path: string;
   /** The port the request arrived on (`ports`, `destination.port`). */
   port: number;
-  headers: Headers;
+  headers: HeaderMap;
   /** The direct peer's IP (`ipBlocks`, `source.ip`). */
   sourceIp?: string;
   /** The original client's IP (`remoteIpBlocks`, `remote.ip`); sourceIp when absent. */

@@ -8,6 +8,7 @@
  * Invalid incoming ids (wrong length, non-hex, all zeros, traceparent version ff) count as absent: a new
  * trace starts. Randomness is passed in so the core stays runtime-neutral and tests are deterministic.
  */
+import type { HeaderMap } from "../http/header-list.js";
 
 /** The trace this hop belongs to, as written to the upstream request. */
 export interface TraceContext {
@@ -40,7 +41,7 @@ const ZERO_PAD_64 = "0000000000000000";
  * and dropped otherwise, as the W3C processing model requires.
  */
 export function propagateTrace(
-  headers: Headers,
+  headers: HeaderMap,
   randomBytes: (n: number) => Uint8Array,
   options?: PropagateTraceOptions,
 ): TraceContext {

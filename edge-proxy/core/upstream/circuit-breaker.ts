@@ -10,6 +10,7 @@
  * Istio leaves a limit at 2^32 − 1 (in effect unlimited; Envoy's own default is 1024) when the field is
  * absent or 0, and so does this module. Counting is per proxy, for the whole cluster.
  */
+import type { CancelSignal } from "../proxy/cancellation.js";
 import type { ConnectionPool } from "../config/proxy-config.js";
 import type { RequestLease } from "./types.js";
 
@@ -41,7 +42,7 @@ function limit(value: number | undefined): number {
 interface Waiter {
   resolve(lease: RequestLease): void;
   reject(reason: unknown): void;
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
   onAbort: (() => void) | undefined;
   prev: Waiter | undefined;
   next: Waiter | undefined;
@@ -71,7 +72,7 @@ export class CircuitBreaker {
   }
 
   /** See UpstreamCluster.admit. */
-  admit(signal?: AbortSignal): Promise<RequestLease | "overflow"> {
+  admit(signal?: CancelSignal): Promise<RequestLease | "overflow"> {
     if (this.activeRequests < this.limits.maxRequests) {
       this.activeRequests++;
       return Promise.resolve(this.lease());

@@ -4,6 +4,7 @@
  * endpoint choice (load balancers, consistent hashing), circuit breaking (connectionPool limits) and
  * passive health (outlierDetection). All state is in memory, per proxy; time comes from the host clock.
  */
+import type { CancelSignal } from "../proxy/cancellation.js";
 import type { Cluster, Endpoint } from "../config/proxy-config.js";
 
 /** What a consistent-hash load balancer may read of the request. */
@@ -47,7 +48,7 @@ export interface UpstreamCluster {
    * once a slot frees; "overflow" at once past that (the engine answers 503 with flag UO).
    * `signal` aborts a queued wait (resolving "overflow" is not used for that: it rejects with the abort reason).
    */
-  admit(signal?: AbortSignal): Promise<RequestLease | "overflow">;
+  admit(signal?: CancelSignal): Promise<RequestLease | "overflow">;
   /** Whether one more retry may start (connectionPool.http.maxRetries concurrent retries, default 2^32-1); pair with `retryDone`. */
   tryStartRetry(): boolean;
   retryDone(): void;

@@ -16,6 +16,7 @@
  * pick() returns undefined, for the engine's 503 UH, both when the cluster has no endpoints and when
  * none is eligible (all ejected outside panic), as Envoy answers "no healthy upstream" to both.
  */
+import type { CancelSignal } from "../proxy/cancellation.js";
 import type { Cluster, Endpoint } from "../config/proxy-config.js";
 import { CircuitBreaker, circuitBreakerLimits } from "./circuit-breaker.js";
 import { createHashKeyReader, type HashKeyReader } from "./hash-policy.js";
@@ -142,7 +143,7 @@ class UpstreamClusterState implements UpstreamCluster {
     this.few = this.twoChoices && endpoints.length <= FEW;
   }
 
-  admit(signal?: AbortSignal): Promise<RequestLease | "overflow"> {
+  admit(signal?: CancelSignal): Promise<RequestLease | "overflow"> {
     return this.breaker.admit(signal);
   }
 
