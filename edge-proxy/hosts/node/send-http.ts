@@ -17,12 +17,13 @@ import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { UpstreamFailure, type UpstreamTarget } from "../../core/proxy/host.js";
 
-const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ECONNABORTED", "EADDRNOTAVAIL", "ENOTFOUND"]);
+export const CONNECT_ERRORS: ReadonlySet<string> = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ECONNABORTED", "EADDRNOTAVAIL", "ENOTFOUND"]);
 /** Errors of a pooled connection the upstream closed while it sat idle. */
-const STALE_ERRORS = new Set(["ECONNRESET", "EPIPE"]);
+export const STALE_ERRORS: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE"]);
 /** Methods a request may be repeated with (RFC 9110 §9.2.2). */
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+export const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+/** Headers of one connection, never forwarded. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 
 export interface HttpSender {
   send(request: Request, target: UpstreamTarget): Promise<Response>;

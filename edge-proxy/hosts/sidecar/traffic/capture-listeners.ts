@@ -32,12 +32,14 @@ import { toWebRequest, writeWebResponse } from "../../node/serve-http.js";
 import type { MeshTlsSource, SidecarLog } from "../sidecar-contracts.js";
 import { applyClientCertHeader, clientCertElement } from "./client-cert-header.js";
 import { detectHttp, detectInbound, type InboundProtocol, type PlainProtocol } from "./detect-protocol.js";
+import { createFastHttp } from "./fast-http.js";
 import { createHttpHandoff } from "./http-handoff.js";
 import { limitedLog } from "./limited-log.js";
 import { meshTcpTarget } from "./mesh-endpoints.js";
 import { createMeshTls, ISTIO_TCP_ALPN, offersIstioAlpn, type MeshCredentials, type MeshTls } from "./mesh-tls.js";
 import { originalDestination as kernelOriginalDestination, type OriginalDestination } from "./original-destination.js";
 import { isOwnDestination, unmapIpv4 } from "./own-destination.js";
+import { createRawUpstreams, type RawUpstreams } from "./raw-upstreams.js";
 import { sniff, type Sniffed } from "./sniff.js";
 import { authorizeTcp, inboundMtlsMode } from "./tcp-authorization.js";
 import { connectPlain, passTcp } from "./tcp-passthrough.js";
@@ -70,6 +72,13 @@ export interface CaptureListenersOptions {
   keepAliveTimeoutMs?: number;
   /** A repeated per-connection warning (same event, port, source and reason) is written at most once per this many ms. Default 10 s; 0 writes all. */
   logIntervalMs?: number;
+  /**
+   * HTTP/1.1 through the fast path (fast-http: the core's plans over raw sockets, node:http and the web
+   * pipeline only for what it does not take). Default true; false serves all HTTP with node:http.
+   */
+  fastPath?: boolean;
+  /** The fast path's upstream connections. Default: made from `meshTls`. */
+  upstreams?: RawUpstreams;
 }
 
 export interface CaptureListeners {
@@ -162,6 +171,30 @@ export function createCaptureListeners(options: CaptureListenersOptions): Captur
     onError: (error, connection) => log({ level: "error", event: "inbound_request_failed", port: connection.peer.port, error: String(error) }),
   });
 
+  const upstreams = options.upstreams ?? createRawUpstreams({ meshTls, log, ownPorts, podIp, ...(options.logIntervalMs !== undefined ? { logIntervalMs: options.logIntervalMs } : {}) });
+  const fastOptions = { upstreams, ...(options.keepAliveTimeoutMs !== undefined ? { keepAliveTimeoutMs: options.keepAliveTimeoutMs } : {}) };
+  const fastOutbound = createFastHttp<OutboundConnection>({
+    ...fastOptions,
+    plan: (head, connection) => options.proxy()?.planOutbound(head, { port: connection.destination.port, peer: connection.peer, originalDestination: connection.destination }),
+    fallback: (socket, buffered, connection) => outboundHttp.accept(socket, buffered, connection),
+    onError: (error, connection) => log({ level: "error", event: "outbound_request_failed", destination: `${connection.destination.address}:${connection.destination.port}`, error: String(error) }),
+  });
+  const fastInbound = createFastHttp<InboundConnection>({
+    ...fastOptions,
+    plan(head, connection) {
+      const proxy = options.proxy();
+      if (proxy === undefined) return undefined;
+      applyClientCertHeader(head.headers, connection.clientCert);
+      return proxy.planInbound(head, { peer: connection.peer });
+    },
+    fallback: (socket, buffered, connection) => inboundHttp.accept(socket, buffered, connection),
+    onError: (error, connection) => log({ level: "error", event: "inbound_request_failed", port: connection.peer.port, error: String(error) }),
+  });
+  const fastPath = options.fastPath !== false;
+  /** HTTP on an accepted connection: the fast path, which hands what it does not take to node:http. */
+  const serveOutbound = fastPath ? fastOutbound : outboundHttp;
+  const serveInbound = fastPath ? fastInbound : inboundHttp;
+
   /** Inbound bytes that are not HTTP (or not terminated here): checked, then piped to the application. */
   const inboundTcp = (client: net.Socket, sniffed: Sniffed<unknown>, peer: PeerInfo) => {
     const current = config();
@@ -192,7 +225,7 @@ export function createCaptureListeners(options: CaptureListenersOptions): Captur
         const peer: PeerInfo = { ...pending.peer, mtls: true, spiffeId: identity.spiffeId, certificateSerial: identity.serial, ...(typeof servername === "string" && servername !== "" ? { sni: servername } : {}) };
         void sniff<PlainProtocol>(socket, detectHttp, sniffOptions).then((sniffed) => {
           if (sniffed === undefined) return void socket.destroy();
-          if (sniffed.verdict === "http" && !sniffed.ended) inboundHttp.accept(socket, sniffed.head, { peer, clientCert: clientCertElement(pending.credentials.spiffeId, certificate, identity.spiffeId) });
+          if (sniffed.verdict === "http" && !sniffed.ended) serveInbound.accept(socket, sniffed.head, { peer, clientCert: clientCertElement(pending.credentials.spiffeId, certificate, identity.spiffeId) });
           else inboundTcp(socket, sniffed, peer);
         });
       },
@@ -207,7 +240,7 @@ export function createCaptureListeners(options: CaptureListenersOptions): Captur
     const sniffed = await sniff<PlainProtocol>(socket, detectHttp, sniffOptions);
     if (sniffed === undefined) return void socket.destroy();
     if (sniffed.verdict === "http" && !sniffed.ended) {
-      outboundHttp.accept(socket, sniffed.head, { destination, peer: { port: destination.port, mtls: false, sourceIp } });
+      serveOutbound.accept(socket, sniffed.head, { destination, peer: { port: destination.port, mtls: false, sourceIp } });
       return;
     }
     const mesh = meshTcpTarget(config(), destination.address, destination.port);
@@ -253,7 +286,7 @@ export function createCaptureListeners(options: CaptureListenersOptions): Captur
       warn({ event: "inbound_plaintext_refused", port: destination.port, source: sourceIp, mode }, destination.port, sourceIp);
       return void socket.destroy();
     }
-    if (verdict.kind === "http" && !sniffed.ended) return void inboundHttp.accept(socket, sniffed.head, { peer });
+    if (verdict.kind === "http" && !sniffed.ended) return void serveInbound.accept(socket, sniffed.head, { peer });
     // An application's own TLS (no Istio ALPN) or any bytes under DISABLE reach it untouched.
     if (verdict.kind === "tls" && verdict.hello?.serverName !== undefined) peer.sni = verdict.hello.serverName;
     inboundTcp(socket, sniffed, peer);
@@ -312,6 +345,8 @@ export function createCaptureListeners(options: CaptureListenersOptions): Captur
     },
     async drain(timeoutMs) {
       stopAccepting();
+      fastOutbound.drain();
+      fastInbound.drain();
       outboundHttp.drain();
       inboundHttp.drain();
       if (sockets.size > 0) {
@@ -328,6 +363,9 @@ export function createCaptureListeners(options: CaptureListenersOptions): Captur
     },
     close() {
       stopAccepting();
+      fastOutbound.close();
+      fastInbound.close();
+      if (options.upstreams === undefined) upstreams.close();
       outboundHttp.close();
       inboundHttp.close();
       for (const socket of sockets) socket.destroy();

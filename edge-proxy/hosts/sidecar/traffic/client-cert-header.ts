@@ -8,6 +8,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import type { DetailedPeerCertificate } from "node:tls";
+import type { HeaderMap } from "../../../core/http/header-list.js";
 
 export const XFCC = "x-forwarded-client-cert";
 
@@ -34,7 +35,7 @@ export function clientCertElement(ourSpiffeId: string, certificate: DetailedPeer
 }
 
 /** Sets (mutual TLS: appends `element`) or removes (plain text: `element` undefined) the header. */
-export function applyClientCertHeader(headers: Headers, element: string | undefined): void {
+export function applyClientCertHeader(headers: HeaderMap, element: string | undefined): void {
   if (element === undefined) {
     headers.delete(XFCC);
     return;

@@ -73,6 +73,13 @@ export async function startSidecar(setup: SidecarSetup): Promise<TestSidecar> {
       return core.inbound(request, context);
     },
     gateway: (request, context) => core.gateway(request, context),
+    planOutbound: (head, context) => core.planOutbound(head, context),
+    planInbound: (head, context) => {
+      // A request without a plan comes back through inbound(): record its peer once.
+      const plan = core.planInbound(head, context);
+      if (plan !== undefined) peers.push(context.peer);
+      return plan;
+    },
     update: (config) => core.update(config),
     upstream: (name) => core.upstream(name),
   };
