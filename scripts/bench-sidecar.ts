@@ -30,6 +30,8 @@
  *          --perf-basic-prof; a summary by shared object and symbol is printed)
  *        --sidecar-node-options "..." (extra NODE_OPTIONS for the sidecars, for experiments)
  *        --sidecar-v8-flags "..." (V8 flags set in the sidecars at startup, e.g. --trace-deopt)
+ *        --sidecar-from bundle|sources (bundle, the default: what the image runs, dist/sidecar/weft.mjs
+ *          built by build-sidecar.mjs first; sources: bin/weft.mjs through tsx, as the e2e tests run it)
  *        --sidecar-logs FILE (the sidecars' output, their last 2000 lines each, written at the end)
  *
  * Everything made (namespaces, processes, the control plane, temporary files) is removed at the end,
@@ -47,7 +49,7 @@ import { summarizeCpuProfile } from "./bench-sidecar/cpu-profile.js";
 import { runOpenLoop, runWrk, type OpenLoopResult, type Target, type WrkResult } from "./bench-sidecar/load.js";
 import { addNamespace, namespaces, removeAll as removeNamespaces } from "./bench-sidecar/network.js";
 import { appConfig, BODY, inboundProxyConfig, makeCertificates, outboundProxyConfig, startNginx } from "./bench-sidecar/nginx.js";
-import { childrenOf, commOf, cpuMsOf, findProcess, mainThreadCpuMs, runChild, runSync, sleep, startChild, stopAllChildren, stopChild, stopTransientChildren, type Child } from "./bench-sidecar/processes.js";
+import { childrenOf, commOf, cpuMsOf, cpuSplitMsOf, findProcess, mainThreadCpuMs, runChild, runSync, sleep, startChild, stopAllChildren, stopChild, stopTransientChildren, type Child } from "./bench-sidecar/processes.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -62,6 +64,7 @@ const { values: flags } = parseArgs({
     "sidecar-node-options": { type: "string" },
     "sidecar-logs": { type: "string" },
     "sidecar-v8-flags": { type: "string" },
+    "sidecar-from": { type: "string", default: "bundle" },
   },
 });
 const SECONDS = Number(flags.seconds);
@@ -75,6 +78,8 @@ for (const [name, value] of Object.entries({ seconds: SECONDS, connections: CONN
 if (!(WARMUP >= 0)) throw new TypeError("--warmup must be a number of seconds");
 const CASES = new Set(flags.cases.split(",").map((c) => c.trim()));
 for (const c of CASES) if (!["direct", "sidecars", "nginx"].includes(c)) throw new TypeError(`--cases: unknown case "${c}"`);
+if (flags["sidecar-from"] !== "bundle" && flags["sidecar-from"] !== "sources") throw new TypeError(`--sidecar-from must be "bundle" or "sources"`);
+const SIDECAR_FROM = flags["sidecar-from"];
 const CPU_PROF_DIR = flags["cpu-prof"] !== undefined ? resolve(flags["cpu-prof"]) : undefined;
 const PERF_DIR = flags.perf !== undefined ? resolve(flags.perf) : undefined;
 
@@ -118,6 +123,7 @@ interface CaseResult {
   cpuMsPerRequestAtRate: Record<string, number>;
 }
 
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const lab = new MeshLab();
 const work = mkdtempSync(join(tmpdir(), "weft-bench-sidecar-"));
 chmodSync(work, 0o755);
@@ -220,15 +226,22 @@ async function measure(name: string, target: Target, proxies: Proxies, during: S
   const stopSideJobs = await Promise.all(during.map((job) => job(SECONDS)));
   const mainThreads = name === "sidecars" ? Object.values(proxies).map((pids) => pids[0]!) : [];
   const mainBefore = mainThreads.map((pid) => mainThreadCpuMs(pid));
+  const splitBefore = Object.values(proxies).map((pids) => cpuSplitMsOf(pids));
   const before = cpuNow();
   const wrk = await runWrk(target, SECONDS, CONNECTIONS, THREADS);
   const after = cpuNow();
+  const splitAfter = Object.values(proxies).map((pids) => cpuSplitMsOf(pids));
   const mainAfter = mainThreads.map((pid) => mainThreadCpuMs(pid));
   for (const stop of stopSideJobs) await stop();
   if (wrk.non2xx > 0 || wrk.socketErrors > 0) progress(`${name}: WARNING wrk saw ${wrk.non2xx} non-2xx answers and ${wrk.socketErrors} socket errors`);
   const cpu = cpuPerRequest(proxies, before, after, wrk.requests);
   progress(`${name}: rps=${wrk.rps.toFixed(0)} requests=${wrk.requests} wrk_p50_ms=${round(wrk.p50Ms, 3)} wrk_p99_ms=${round(wrk.p99Ms, 3)}${Object.keys(cpu).length > 0 ? ` cpu_ms_per_req ${cpuText(cpu)}` : ""}`);
 
+  if (splitBefore.length > 0) {
+    const perRequest = (ms: number) => (ms / Math.max(1, wrk.requests)).toFixed(3);
+    const kinds = Object.keys(proxies).map((proxy, i) => `${proxy} user ${perRequest(splitAfter[i]!.user - splitBefore[i]!.user)} + kernel ${perRequest(splitAfter[i]!.kernel - splitBefore[i]!.kernel)}`);
+    progress(`${name}: cpu_ms_per_req in user code and in the kernel: ${kinds.join("; ")}`);
+  }
   if (mainThreads.length > 0) {
     const split = Object.keys(proxies).map((proxy, i) => {
       const main = (mainAfter[i]! - mainBefore[i]!) / Math.max(1, wrk.requests);
@@ -335,6 +348,11 @@ async function startPair(clientName: string, serverName: string): Promise<Sideca
   saveManifest();
   await nginx(server.netns, `app-${serverName}`, appConfig(work, `app-${serverName}`, APP_PORT));
   const env = sidecarEnv();
+  if (SIDECAR_FROM === "bundle") {
+    // What the image runs: the esbuild bundle (no tsx loader, no keepNames wrappers).
+    runSync(process.execPath, [join(ROOT, "scripts", "build-sidecar.mjs")]);
+    lab.sidecarEntry = join(ROOT, "dist", "sidecar", "weft.mjs");
+  }
   // The ServiceEntry's port finds the workload's port by name: only the bench app's is named "http".
   const podPorts = JSON.stringify([{ containerPort: APP_PORT, name: "http", protocol: "TCP" }, { containerPort: 8080, name: "http-echo", protocol: "TCP" }]);
   await Promise.all([lab.startSidecar(client, env), lab.startSidecar(server, { ...env, ISTIO_META_POD_PORTS: podPorts })]);

@@ -116,6 +116,19 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
+/** utime and stime of several processes together, in ms: time in their own code and in the kernel for them (syscalls, and the network stack work a send does on this CPU). */
+export function cpuSplitMsOf(pids: readonly number[]): { user: number; kernel: number } {
+  let user = 0;
+  let kernel = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    user += (Number(fields[11]) * 1000) / CLOCK_TICKS;
+    kernel += (Number(fields[12]) * 1000) / CLOCK_TICKS;
+  }
+  return { user, kernel };
+}
+
 /** utime + stime of the process's main thread alone (the JavaScript thread of a node process), in ms. */
 export function mainThreadCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");

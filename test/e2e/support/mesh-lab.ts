@@ -206,10 +206,16 @@ export class MeshLab {
     };
   }
 
+  /**
+   * The `weft` CLI the pods' sidecars run: this checkout's sources through tsx (bin/weft.mjs), or the
+   * bundle the image ships (`npm run build:sidecar`'s dist/sidecar/weft.mjs), as bench:sidecar runs it.
+   */
+  sidecarEntry = join(ROOT, "bin", "weft.mjs");
+
   /** Starts `weft sidecar` from this checkout in the pod as uid 1337 and waits until /healthz/ready answers 200. */
   async startSidecar(pod: Pod, extraEnv: Record<string, string> = {}): Promise<void> {
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(this.dir, pod.name), ...(await this.sidecarEnv(pod)), ...extraEnv };
-    const args = ["netns", "exec", pod.netns, "setpriv", "--reuid", "1337", "--regid", "1337", "--clear-groups", process.execPath, join(ROOT, "bin", "weft.mjs"), "sidecar"];
+    const args = ["netns", "exec", pod.netns, "setpriv", "--reuid", "1337", "--regid", "1337", "--clear-groups", process.execPath, this.sidecarEntry, "sidecar"];
     pod.sidecar = await startProcess("ip", args, /"event":"listening"/, pod.sidecarLog, { ...process.env, ...env }, 60_000);
     this.processes.push(pod.sidecar);
     await this.waitReady(pod);
