@@ -10,6 +10,7 @@ import { buildProxyConfig, type IstioObject, type ServiceEndpoints } from "../..
 import type { ProxyConfig, ProxyIdentity, TrustConfig } from "../../edge-proxy/core/config/proxy-config.js";
 import { validateProxyConfig } from "../../edge-proxy/core/config/validate-proxy-config.js";
 import type { UpstreamTarget } from "../../edge-proxy/core/proxy/host.js";
+import type { Proxy } from "../../edge-proxy/core/proxy/proxy.js";
 import type { RequestRecord, TelemetrySink } from "../../edge-proxy/core/telemetry/types.js";
 import type { Echo } from "./upstream-app.js";
 
@@ -28,6 +29,8 @@ export interface ConformanceHarness {
   /** An address where a connection is refused. */
   deadEndpoint(): EndpointAddress;
   send(request: Request, target: UpstreamTarget): Promise<Response>;
+  /** Wraps each proxy the suite makes (plan-adapter's viaPlans: the head pipelines instead of the web ones). */
+  adapt?(proxy: Proxy, send: (request: Request, target: UpstreamTarget) => Promise<Response>): Proxy;
 }
 
 /** `send` that records every attempt: which endpoint, the request as sent. */

@@ -27,7 +27,8 @@ export function conformanceSuite(harness: ConformanceHarness): void {
   function proxyFor(yaml: string, endpoints: Parameters<typeof configFrom>[1], host: Partial<ProxyHost> = {}, options: Parameters<typeof configFrom>[2] = {}) {
     const counting = countingSend(harness);
     const sink = recordSink();
-    const proxy = createProxy(configFrom(yaml, endpoints, options), { send: counting.send, random: seededRandom(7), telemetry: [sink], ...host });
+    const engine = createProxy(configFrom(yaml, endpoints, options), { send: counting.send, random: seededRandom(7), telemetry: [sink], ...host });
+    const proxy = harness.adapt ? harness.adapt(engine, host.send ?? counting.send) : engine;
     return { proxy, attempts: counting.attempts, records: sink.records };
   }
 
