@@ -163,14 +163,20 @@ export class HeadExchange implements Completion {
 
 /** The destination_service labels of a cluster's host (`reviews.default.svc.cluster.local`). */
 export function describeDestination(record: RequestRecord, cluster: Cluster): void {
+  let service = SERVICES.get(cluster);
+  if (service === undefined) {
+    const parts = cluster.host.split(".");
+    service = parts.length >= 3 && parts[2] === "svc" ? { name: parts[0], namespace: parts[1] } : { name: cluster.host, namespace: undefined };
+    SERVICES.set(cluster, service);
+  }
   record.upstreamCluster = cluster.name;
   record.destinationService = cluster.host;
-  const parts = cluster.host.split(".");
-  if (parts.length >= 3 && parts[2] === "svc") {
-    record.destinationServiceName = parts[0];
-    record.destinationServiceNamespace = parts[1];
-  } else record.destinationServiceName = cluster.host;
+  record.destinationServiceName = service.name;
+  if (service.namespace !== undefined) record.destinationServiceNamespace = service.namespace;
 }
+
+/** A cluster's service name and namespace, read from its host once. */
+const SERVICES = new WeakMap<Cluster, { name: string | undefined; namespace: string | undefined }>();
 
 /**
  * Whether a request target reaches the router unchanged through the web pipeline's URL parsing: only

@@ -71,14 +71,16 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
 
   // The trust the capture side checks peers against: the config's roots and revocations, plus the CA
   // bundle the certificate agent fetched. Rebuilt only when either changes.
-  let trustKey = "";
+  // Read on every new mesh connection and attempt: compared field by field, no key string built per call.
+  let trustOf: { version: string | undefined; count: number; first: number } | undefined;
   let trust: MeshTrust | undefined;
   const currentTrust = (): MeshTrust | undefined => {
     const configured = proxy?.config.trust;
     const caRoots = certificates.roots();
-    const key = `${applied?.version ?? ""}|${caRoots.length}|${caRoots[0]?.length ?? 0}`;
-    if (key === trustKey) return trust;
-    trustKey = key;
+    const version = applied?.version;
+    const first = caRoots[0]?.length ?? 0;
+    if (trustOf !== undefined && trustOf.version === version && trustOf.count === caRoots.length && trustOf.first === first) return trust;
+    trustOf = { version, count: caRoots.length, first };
     const roots = [...new Set([...(configured?.roots ?? []), ...caRoots])];
     trust = roots.length === 0 ? undefined : { trustDomain: configured?.trustDomain ?? settings.identity.trustDomain, roots, revokedSerials: new Set((configured?.revokedSerials ?? []).map((s) => s.toLowerCase())) };
     return trust;

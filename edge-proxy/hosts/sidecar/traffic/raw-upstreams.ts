@@ -21,6 +21,7 @@ import { HeaderList } from "../../../core/http/header-list.js";
 import type { CancelSignal } from "../../../core/proxy/cancellation.js";
 import type { AttemptSender } from "../../../core/proxy/forward.js";
 import type { ForwardPlan, UpstreamResponseHead } from "../../../core/proxy/head-plan.js";
+import type { Cluster, Endpoint } from "../../../core/config/proxy-config.js";
 import { UpstreamFailure, type UpstreamTarget } from "../../../core/proxy/host.js";
 import { CONNECT_ERRORS, HOP_BY_HOP, IDEMPOTENT, STALE_ERRORS } from "../../node/send-http.js";
 import type { SidecarLog } from "../sidecar-contracts.js";
@@ -68,6 +69,17 @@ interface Pool {
 }
 
 type Connect = () => net.Socket;
+
+/** How to reach one endpoint of one cluster: its pool key, TLS and connect function. */
+interface Way {
+  readonly key: string;
+  readonly credentialsId: number;
+  /** The mesh credentials the way was made with (mesh mTLS only). */
+  readonly credentials: MeshCredentials | undefined;
+  readonly secure: boolean;
+  readonly connect: Connect;
+  pool?: Pool;
+}
 
 class UpstreamConnection {
   uses = 0;
@@ -303,7 +315,7 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
   };
 
   /** How to reach `target`, or an UpstreamFailure. */
-  const route = (target: UpstreamTarget): { key: string; credentialsId: number; connect: Connect; secure: boolean } | UpstreamFailure => {
+  const route = (target: UpstreamTarget): Way | UpstreamFailure => {
     const endpoint = target.endpoint;
     if (isOwnDestination(endpoint.address, endpoint.port, ownPorts, podIp)) {
       warn(`loop|${endpoint.address}:${endpoint.port}`, { event: "upstream_loop_refused", cluster: target.cluster.name, endpoint: `${endpoint.address}:${endpoint.port}` });
@@ -314,7 +326,7 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
     const decision = upstreamTls(target);
     switch (decision.kind) {
       case "plain":
-        return { key: `p|${host}:${port}`, credentialsId: 0, secure: false, connect: () => net.connect({ host, port, noDelay: true }) };
+        return { key: `p|${host}:${port}`, credentialsId: 0, credentials: undefined, secure: false, connect: () => net.connect({ host, port, noDelay: true }) };
       case "unsupported":
         warn(`unsupported|${target.cluster.name}`, { event: "upstream_tls_unsupported", cluster: target.cluster.name, reason: decision.reason });
         return new UpstreamFailure("connect-failure", decision.reason);
@@ -328,7 +340,7 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
             return expected.some((e) => names.includes(e)) ? undefined : Object.assign(new Error(`${name}: the certificate names none of ${expected.join(", ")}`), { code: PEER_REFUSED });
           };
         }
-        return { key: `s|${host}:${port}|${decision.servername ?? ""}|${expected?.join(",") ?? ""}`, credentialsId: 0, secure: true, connect: () => tls.connect(tlsOptions) };
+        return { key: `s|${host}:${port}|${decision.servername ?? ""}|${expected?.join(",") ?? ""}`, credentialsId: 0, credentials: undefined, secure: true, connect: () => tls.connect(tlsOptions) };
       }
       case "mesh": {
         let creds: MeshCredentials | undefined;
@@ -343,6 +355,7 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
         return {
           key: `m|${host}:${port}|${decision.servername ?? ""}|${decision.expected?.join(",") ?? ""}`,
           credentialsId: creds.id,
+          credentials: creds,
           secure: true,
           connect: () => tls.connect({ ...tlsOptions, host, port } as tls.ConnectionOptions),
         };
@@ -359,12 +372,33 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
     }
   };
 
+  /** Ways by endpoint and cluster, made again when the mesh credentials change. */
+  const ways = new WeakMap<Endpoint, { cluster: Cluster; way: Way }>();
+  const wayTo = (target: UpstreamTarget): Way | UpstreamFailure => {
+    const known = ways.get(target.endpoint);
+    if (known !== undefined && known.cluster === target.cluster && (known.way.credentials === undefined || known.way.credentials === currentCredentials())) return known.way;
+    const way = route(target);
+    if (!(way instanceof UpstreamFailure)) ways.set(target.endpoint, { cluster: target.cluster, way });
+    return way;
+  };
+  const currentCredentials = (): MeshCredentials | undefined => {
+    try {
+      return meshTls.credentials();
+    } catch {
+      return undefined;
+    }
+  };
+
   const attempt = (plan: ForwardPlan, head: Buffer, body: Buffer | null, target: UpstreamTarget, signal: CancelSignal): Promise<RawResponse> =>
     new Promise<RawResponse>((resolve, reject) => {
-      const way = route(target);
+      const way = wayTo(target);
       if (way instanceof UpstreamFailure) return reject(way);
       const single = target.maxRequestsPerConnection === 1;
-      const pool = single ? undefined : poolFor(way.key, way.credentialsId);
+      let pool: Pool | undefined;
+      if (!single) {
+        pool = way.pool;
+        if (pool === undefined || pools.get(way.key) !== pool) way.pool = pool = poolFor(way.key, way.credentialsId);
+      }
       const start = (allowStale: boolean) => {
         let connection: UpstreamConnection | undefined;
         while (allowStale && pool !== undefined && pool.idle.length > 0) {
