@@ -360,6 +360,8 @@ export function createCaptureListeners(options: CaptureListenersOptions): Captur
       }
       allClosed = undefined;
       for (const socket of sockets) socket.destroy();
+      // The fast path's upstream pools: idle connections would keep the process alive after the drain.
+      if (options.upstreams === undefined) upstreams.close();
     },
     close() {
       stopAccepting();

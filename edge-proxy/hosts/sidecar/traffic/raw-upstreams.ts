@@ -45,7 +45,7 @@ export interface RawUpstreamsOptions {
 export interface RawUpstreams {
   /** The attempts of one planned request whose whole body is `body` (null: none). */
   sender(plan: ForwardPlan, body: Buffer | null): AttemptSender<RawResponse>;
-  /** Destroys every pooled connection. */
+  /** Destroys every pooled connection; connections in use close when their response is over. */
   close(): void;
 }
 
@@ -66,6 +66,8 @@ interface Pool {
   readonly idle: UpstreamConnection[];
   /** Credentials the pool's connections were made with (mesh pools). */
   readonly credentialsId: number;
+  /** Retired (older credentials) or closed: connections coming back are closed, not kept. */
+  retired: boolean;
 }
 
 type Connect = () => net.Socket;
@@ -245,7 +247,7 @@ class UpstreamConnection {
   /** After a complete response: back to the pool, or closed. */
   release(reuse: boolean): void {
     const pool = this.pool;
-    if (!reuse || pool === undefined || !this.reusable || pool.idle.length >= MAX_IDLE) {
+    if (!reuse || pool === undefined || pool.retired || !this.reusable || pool.idle.length >= MAX_IDLE) {
       this.socket.destroy();
       return;
     }
@@ -299,16 +301,19 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
   const limited = limitedLog(options.log, options.logIntervalMs ?? 10_000);
   const warn = (key: string, event: Record<string, unknown>) => limited(key, { level: "warn", ...event });
   const pools = new Map<string, Pool>();
+  /** After close(): new connections serve one request each. */
+  let closed = false;
 
   const poolFor = (key: string, credentialsId: number): Pool => {
     let pool = pools.get(key);
     if (pool !== undefined && pool.credentialsId !== credentialsId) {
       // Older credentials: idle connections close now, busy ones are not pooled again.
+      pool.retired = true;
       for (const connection of pool.idle.splice(0)) connection.socket.destroy();
       pool = undefined;
     }
     if (pool === undefined) {
-      pool = { key, idle: [], credentialsId };
+      pool = { key, idle: [], credentialsId, retired: closed };
       pools.set(key, pool);
     }
     return pool;
@@ -433,7 +438,11 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
       };
     },
     close() {
-      for (const pool of pools.values()) for (const connection of pool.idle.splice(0)) connection.socket.destroy();
+      closed = true;
+      for (const pool of pools.values()) {
+        pool.retired = true;
+        for (const connection of pool.idle.splice(0)) connection.socket.destroy();
+      }
       pools.clear();
     },
   };
