@@ -188,9 +188,15 @@ export class ChunkedScanner {
   /** The chunk size being read, then the data bytes of the chunk still to come. */
   #size = 0;
   #digits = 0;
+  #dataBytes = 0;
 
   get done(): boolean {
     return this.#state === CHUNK_DONE;
+  }
+
+  /** Payload bytes seen so far: the body's length without the chunk framing (what Envoy counts as body bytes). */
+  get dataBytes(): number {
+    return this.#dataBytes;
   }
 
   push(piece: Buffer): number {
@@ -203,6 +209,7 @@ export class ChunkedScanner {
       if (state === CHUNK_DATA) {
         const take = Math.min(this.#size, length - i);
         this.#size -= take;
+        this.#dataBytes += take;
         i += take;
         if (this.#size === 0) state = CHUNK_DATA_CR;
         continue;

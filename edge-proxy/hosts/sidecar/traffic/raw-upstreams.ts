@@ -225,7 +225,8 @@ class UpstreamConnection {
       if (used < piece.length) socket.destroy(); // bytes past the response: the connection cannot be trusted
       const chunk = used === piece.length ? piece : piece.subarray(0, used);
       if (chunk.length > 0) {
-        bytes += chunk.length;
+        // A chunked body is passed on with its framing; its length is the payload alone.
+        bytes = scanner !== undefined ? scanner.dataBytes : bytes + chunk.length;
         if (!sink.write(chunk) && !socket.destroyed) {
           socket.pause();
           sink.onDrain(() => socket.resume());

@@ -303,6 +303,12 @@ describe("ChunkedScanner", () => {
     expect(scanner.push(bytes(next))).toBe(0);
   });
 
+  it("counts the payload bytes without the framing", () => {
+    const scanner = new ChunkedScanner();
+    for (const byte of stream.subarray(0, body.length)) scanner.push(Buffer.from([byte]));
+    expect(scanner.dataBytes).toBe(0x4 + 0x1a + 0xa);
+  });
+
   it("finds the end at every split point", () => {
     for (let cut = 0; cut <= stream.length; cut++) {
       const scanner = new ChunkedScanner();
