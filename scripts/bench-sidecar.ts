@@ -49,7 +49,7 @@ import { summarizeCpuProfile } from "./bench-sidecar/cpu-profile.js";
 import { runOpenLoop, runWrk, type OpenLoopResult, type Target, type WrkResult } from "./bench-sidecar/load.js";
 import { addNamespace, namespaces, removeAll as removeNamespaces } from "./bench-sidecar/network.js";
 import { appConfig, BODY, inboundProxyConfig, makeCertificates, outboundProxyConfig, startNginx } from "./bench-sidecar/nginx.js";
-import { childrenOf, commOf, cpuMsOf, cpuSplitMsOf, findProcess, mainThreadCpuMs, runChild, runSync, sleep, startChild, stopAllChildren, stopChild, stopTransientChildren, type Child } from "./bench-sidecar/processes.js";
+import { childrenOf, commOf, cpuMsOf, cpuSplitMsOf, rssMiB, findProcess, mainThreadCpuMs, runChild, runSync, sleep, startChild, stopAllChildren, stopChild, stopTransientChildren, type Child } from "./bench-sidecar/processes.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -231,6 +231,7 @@ async function measure(name: string, target: Target, proxies: Proxies, during: S
   const wrk = await runWrk(target, SECONDS, CONNECTIONS, THREADS);
   const after = cpuNow();
   const splitAfter = Object.values(proxies).map((pids) => cpuSplitMsOf(pids));
+  const rss = Object.entries(proxies).map(([proxy, pids]) => `${proxy}=${pids.reduce((sum, pid) => sum + rssMiB(pid), 0).toFixed(0)}`);
   const mainAfter = mainThreads.map((pid) => mainThreadCpuMs(pid));
   for (const stop of stopSideJobs) await stop();
   if (wrk.non2xx > 0 || wrk.socketErrors > 0) progress(`${name}: WARNING wrk saw ${wrk.non2xx} non-2xx answers and ${wrk.socketErrors} socket errors`);
@@ -241,6 +242,7 @@ async function measure(name: string, target: Target, proxies: Proxies, during: S
     const perRequest = (ms: number) => (ms / Math.max(1, wrk.requests)).toFixed(3);
     const kinds = Object.keys(proxies).map((proxy, i) => `${proxy} user ${perRequest(splitAfter[i]!.user - splitBefore[i]!.user)} + kernel ${perRequest(splitAfter[i]!.kernel - splitBefore[i]!.kernel)}`);
     progress(`${name}: cpu_ms_per_req in user code and in the kernel: ${kinds.join("; ")}`);
+    progress(`${name}: resident memory after the saturation phase, MiB: ${rss.join(" ")}`);
   }
   if (mainThreads.length > 0) {
     const split = Object.keys(proxies).map((proxy, i) => {

@@ -129,6 +129,13 @@ export function cpuSplitMsOf(pids: readonly number[]): { user: number; kernel: n
   return { user, kernel };
 }
 
+/** Resident memory of a process, MiB (VmRSS). */
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb === undefined ? Number.NaN : Number(kb) / 1024;
+}
+
 /** utime + stime of the process's main thread alone (the JavaScript thread of a node process), in ms. */
 export function mainThreadCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");

@@ -132,7 +132,7 @@ export function createFastHttp<T>(options: FastHttpOptions<T>): FastHttp<T> {
       if (this.busy || this.gone || this.handedOver) return;
       const buffer = this.buffer;
       if (buffer.length === 0) {
-        if (this.ended || draining) this.socket.end();
+        if (this.ended || draining) this.close();
         else this.setTimer(keepAliveTimeoutMs);
         return;
       }
@@ -171,11 +171,19 @@ export function createFastHttp<T>(options: FastHttpOptions<T>): FastHttp<T> {
       this.busy = false;
       if (this.gone) return;
       if (!keepAlive || draining) {
-        this.socket.end();
+        this.close();
         return;
       }
       if (this.socket.isPaused()) this.socket.resume();
       this.process();
+    }
+
+    /** Ends the connection after what was written, and closes it then, as node:http does after `connection: close` (a half-open client is not waited for). */
+    private close(): void {
+      const socket = this.socket;
+      socket.end();
+      if (socket.writableFinished) socket.destroy();
+      else socket.once("finish", () => socket.destroy());
     }
 
     /** node:http serves the rest of the connection, starting with the bytes not yet served. */
