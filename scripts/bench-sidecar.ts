@@ -31,7 +31,8 @@
  *        --sidecar-node-options "..." (extra NODE_OPTIONS for the sidecars, for experiments)
  *        --sidecar-v8-flags "..." (V8 flags set in the sidecars at startup, e.g. --trace-deopt)
  *        --sidecar-from bundle|sources (bundle, the default: what the image runs, dist/sidecar/weft.mjs
- *          built by build-sidecar.mjs first; sources: bin/weft.mjs through tsx, as the e2e tests run it)
+ *          built by build-sidecar.mjs first, with the image's NODE_OPTIONS from deploy/sidecar/Containerfile;
+ *          sources: bin/weft.mjs through tsx, as the e2e tests run it)
  *        --sidecar-logs FILE (the sidecars' output, their last 2000 lines each, written at the end)
  *
  * Everything made (namespaces, processes, the control plane, temporary files) is removed at the end,
@@ -39,7 +40,7 @@
  * is slow to exit after Ctrl-C), a detached watchdog (bench-sidecar/watchdog.mjs) does it from a manifest
  * this process keeps. Not part of `npm test`.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { spawn } from "node:child_process";
@@ -316,9 +317,18 @@ function perfRecorder(pids: () => number[]): SideJob {
   };
 }
 
+/** The NODE_OPTIONS the image sets (deploy/sidecar/Containerfile's ENV), so the bundle runs as it does there. */
+function imageNodeOptions(): string {
+  const containerfile = readFileSync(join(ROOT, "deploy", "sidecar", "Containerfile"), "utf8");
+  const value = /NODE_OPTIONS="([^"]*)"/.exec(containerfile)?.[1];
+  if (value === undefined) throw new Error("deploy/sidecar/Containerfile sets no NODE_OPTIONS");
+  return value;
+}
+
 /** The environment that runs a sidecar with the bench's profiling and flags. */
 function sidecarEnv(): Record<string, string> {
   const nodeOptions: string[] = [];
+  if (SIDECAR_FROM === "bundle") nodeOptions.push(imageNodeOptions());
   if (flags["sidecar-node-options"] !== undefined) nodeOptions.push(flags["sidecar-node-options"]);
   if (CPU_PROF_DIR !== undefined) {
     mkdirSync(CPU_PROF_DIR, { recursive: true });

@@ -163,6 +163,7 @@ describe("the sidecar image (deploy/sidecar/Containerfile)", () => {
     expect(config.Entrypoint).toEqual([IMAGE_LAYOUT.weft]);
     expect(config.Cmd).toEqual(["sidecar"]);
     expect(config.Env).toContain(`WEFT_NATIVE_ADDON=${IMAGE_LAYOUT.addon}`);
+    expect(config.Env).toContain("NODE_OPTIONS=--max-semi-space-size=32");
     expect(config.Env?.find((e) => e.startsWith("PATH="))).toMatch(/^PATH=\/opt\/weft\/bin:/);
     expect(Object.keys(config.ExposedPorts ?? {}).sort()).toEqual(["15000/tcp", "15001/tcp", "15006/tcp", "15020/tcp", "15021/tcp", "15090/tcp"]);
     expect(Object.keys(config.Volumes ?? {}).sort()).toEqual([...IMAGE_LAYOUT.writable].sort());
