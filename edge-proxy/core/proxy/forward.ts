@@ -37,6 +37,9 @@ export interface AttemptSender<R extends ResponseHeadView> {
   discard(response: R): void | Promise<void>;
 }
 
+/** What the router needs besides the attempts' sender and the downstream's signal. */
+export type RouterOptions = Omit<ForwardOptions, "host" | "downstreamSignal">;
+
 export interface ForwardOptions {
   host: ProxyHost;
   sleep: (ms: number, signal?: CancelSignal) => Promise<void>;
@@ -67,7 +70,7 @@ const PER_TRY_TIMEOUT = Symbol("per-try timeout");
 
 /** Forwards a web Request through `cluster` via the host's send; never throws: every failure becomes a local reply with its flag. */
 export function forward(request: ForwardRequest, cluster: UpstreamCluster, options: ForwardOptions): Promise<ForwardResult> {
-  return forwardWith(webAttempts(request, options.host), cluster, options);
+  return forwardWith(webAttempts(request, options.host), cluster, options, options.downstreamSignal);
 }
 
 /** Attempts of a web Request through `host.send`, each a new Request carrying the attempt's signal. */
@@ -87,9 +90,9 @@ function webAttempts(request: ForwardRequest, host: ProxyHost): AttemptSender<Re
 }
 
 /** The router over `sender`'s attempts; never throws: every failure becomes a local reply with its flag. */
-export async function forwardWith<R extends ResponseHeadView>(sender: AttemptSender<R>, cluster: UpstreamCluster, options: Omit<ForwardOptions, "host">): Promise<ForwardResult<R>> {
+export async function forwardWith<R extends ResponseHeadView>(sender: AttemptSender<R>, cluster: UpstreamCluster, options: RouterOptions, downstreamSignal: CancelSignal | undefined): Promise<ForwardResult<R>> {
   const overall = new Cancellation();
-  const unlink = linkAbort(options.downstreamSignal, overall);
+  const unlink = linkAbort(downstreamSignal, overall);
   const timer = options.timeoutMs !== undefined && options.timeoutMs > 0 ? setTimeout(() => overall.abort(OVERALL_TIMEOUT), options.timeoutMs) : undefined;
   const flags: ResponseFlag[] = [];
   try {
@@ -111,11 +114,12 @@ export async function forwardWith<R extends ResponseHeadView>(sender: AttemptSen
   }
 }
 
-async function attempts<R extends ResponseHeadView>(sender: AttemptSender<R>, cluster: UpstreamCluster, options: Omit<ForwardOptions, "host">, overall: CancelSignal, flags: ResponseFlag[]): Promise<ForwardResult<R>> {
+async function attempts<R extends ResponseHeadView>(sender: AttemptSender<R>, cluster: UpstreamCluster, options: RouterOptions, overall: CancelSignal, flags: ResponseFlag[]): Promise<ForwardResult<R>> {
   const retry = options.retry;
   // A streamed body can be sent once only.
   const maxRetries = sender.replayable ? (retry?.attempts ?? 0) : 0;
-  const tried = new Set<Endpoint>();
+  // Endpoints already tried, made at the first retry (most requests have one attempt).
+  let tried: Set<Endpoint> | undefined;
   let setCookie: string | undefined;
   for (let attempt = 0; ; attempt++) {
     const choice = cluster.pick(options.hash, tried);
@@ -125,7 +129,6 @@ async function attempts<R extends ResponseHeadView>(sender: AttemptSender<R>, cl
     }
     setCookie ??= choice.setCookie;
     const endpoint = choice.endpoint;
-    tried.add(endpoint);
     const started = options.now();
     cluster.attemptStarted(endpoint);
     const result = await attemptOnce(sender, cluster, endpoint, options, overall);
@@ -136,6 +139,7 @@ async function attempts<R extends ResponseHeadView>(sender: AttemptSender<R>, cl
     }
     const retriable = retry !== undefined && retry.retriable(result);
     if (retriable && attempt < maxRetries && cluster.tryStartRetry()) {
+      (tried ??= new Set()).add(endpoint);
       try {
         if (result.kind === "response") await sender.discard(result.response);
         await options.sleep(backoffMs(attempt, options.random), overall);
@@ -154,7 +158,7 @@ async function attempts<R extends ResponseHeadView>(sender: AttemptSender<R>, cl
   }
 }
 
-async function attemptOnce<R extends ResponseHeadView>(sender: AttemptSender<R>, cluster: UpstreamCluster, endpoint: Endpoint, options: Omit<ForwardOptions, "host">, overall: CancelSignal): Promise<AttemptResult<R>> {
+async function attemptOnce<R extends ResponseHeadView>(sender: AttemptSender<R>, cluster: UpstreamCluster, endpoint: Endpoint, options: RouterOptions, overall: CancelSignal): Promise<AttemptResult<R>> {
   const controller = new Cancellation();
   const unlink = linkAbort(overall, controller);
   const perTry = options.retry?.perTryTimeoutMs;

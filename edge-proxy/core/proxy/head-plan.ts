@@ -23,7 +23,7 @@ import type { HeaderMap } from "../http/header-list.js";
 import type { RequestRecord, ResponseFlag, WorkloadInfo } from "../telemetry/types.js";
 import type { UpstreamCluster } from "../upstream/types.js";
 import type { CancelSignal } from "./cancellation.js";
-import { forwardWith, type AttemptSender, type ForwardOptions, type ForwardResult } from "./forward.js";
+import { forwardWith, type AttemptSender, type ForwardResult, type RouterOptions } from "./forward.js";
 import { applyResponseHeaders } from "./header-operations.js";
 import type { LocalReply } from "./local-reply.js";
 
@@ -83,7 +83,7 @@ export interface PlanBase {
 /** What `send` forwards through: the cluster, the router options, and the route whose response operations apply. */
 export interface PlanTarget {
   upstream: UpstreamCluster;
-  options: Omit<ForwardOptions, "host" | "downstreamSignal">;
+  options: RouterOptions;
   route?: Route;
   destination?: WeightedDestination;
 }
@@ -134,7 +134,7 @@ export class HeadExchange implements Completion {
   }
 
   private async send<R extends UpstreamResponseHead>(target: PlanTarget, sender: AttemptSender<R>, flags: ResponseFlag[], signal: CancelSignal | undefined): Promise<SendOutcome<R>> {
-    const result: ForwardResult<R> = await forwardWith(sender, target.upstream, { ...target.options, downstreamSignal: signal });
+    const result: ForwardResult<R> = await forwardWith(sender, target.upstream, target.options, signal);
     const record = this.record;
     if (result.endpoint !== undefined) {
       record.upstreamHost = `${result.endpoint.address}:${result.endpoint.port}`;

@@ -33,7 +33,7 @@ import { createUpstreamCluster } from "../upstream/upstream-cluster.js";
 import type { UpstreamCluster } from "../upstream/types.js";
 import type { CancelSignal } from "./cancellation.js";
 import { answerPreflight, decorateCorsResponse, isPreflight } from "./cors.js";
-import { forward, type ForwardRequest, type ForwardResult } from "./forward.js";
+import { forward, type ForwardRequest, type ForwardResult, type RouterOptions } from "./forward.js";
 import { describeDestination, HeadExchange, targetIsCanonical, type Plan, type PlanBase, type RequestHead } from "./head-plan.js";
 import { RequestHashInput } from "./hash-input.js";
 import { applyRequestHeaders, applyResponseHeaders, hasResponseOperations } from "./header-operations.js";
@@ -334,6 +334,16 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
   };
 
   const planBase: PlanBase = { now, emit, endpointWorkload };
+  /** A plan's router options: one object shape for every request (no spreads on the hot path). */
+  const routerOptions = (retry: RouterOptions["retry"], timeoutMs: number | undefined, hash: RequestHashInput, direction: RouterOptions["direction"]): RouterOptions => ({
+    sleep,
+    random,
+    now,
+    retry,
+    timeoutMs,
+    hash,
+    direction,
+  });
 
   const planOutbound = (head: RequestHead, context: OutboundContext): Plan | undefined => {
     const state = current;
@@ -367,7 +377,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
       if (state.config.outboundTrafficPolicy?.mode === "REGISTRY_ONLY") return exchange.local(LOCAL_REPLIES.blackHole, [LOCAL_REPLIES.blackHole.flag]);
       const upstream = passthroughCluster(original.address, original.port);
       record.upstreamCluster = upstream.cluster.name;
-      const options = { ...attempts, retry: undefined, timeoutMs: undefined, hash: new RequestHashInput(headers, search, context.peer?.sourceIp), direction: "outbound" as const };
+      const options = routerOptions(undefined, undefined, new RequestHashInput(headers, search, context.peer?.sourceIp), "outbound");
       return exchange.forward({ upstream, options }, head.method, head.pathAndQuery, headers, []);
     }
     record.routeName = route.name;
@@ -387,13 +397,8 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     }
     headers.set("host", upstreamAuthority);
     headers.set("x-forwarded-proto", "http");
-    const options = {
-      ...attempts,
-      retry: route.retries !== undefined && route.retries.attempts > 0 ? retryConditions(route.retries) : undefined,
-      timeoutMs: route.timeoutMs,
-      hash: new RequestHashInput(headers, search, context.peer?.sourceIp),
-      direction: "outbound" as const,
-    };
+    const retry = route.retries !== undefined && route.retries.attempts > 0 ? retryConditions(route.retries) : undefined;
+    const options = routerOptions(retry, route.timeoutMs, new RequestHashInput(headers, search, context.peer?.sourceIp), "outbound");
     return exchange.forward({ upstream, options, route, destination }, head.method, pathAndQuery, headers, []);
   };
 
@@ -425,7 +430,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     const mapping = state.config.inbound?.ports.find((p) => p.port === peer.port);
     const upstream = inboundCluster(mapping?.targetPort ?? peer.port);
     record.upstreamCluster = upstream.cluster.name;
-    const options = { ...attempts, retry: undefined, timeoutMs: undefined, hash: new RequestHashInput(headers, searchOf(head.pathAndQuery), peer.sourceIp), direction: "inbound" as const };
+    const options = routerOptions(undefined, undefined, new RequestHashInput(headers, searchOf(head.pathAndQuery), peer.sourceIp), "inbound");
     return exchange.forward({ upstream, options }, head.method, head.pathAndQuery, headers, []);
   };
 
