@@ -19,7 +19,7 @@ import type { Cluster, Endpoint, ProxyConfig, Route, WeightedDestination } from 
 import { authorityWithoutPort } from "../routing/authority.js";
 import { createRouteTable, type RouteTable } from "../routing/route-table.js";
 import { findVirtualHost } from "../routing/find-virtual-host.js";
-import { routeRequest, type RouteDecision } from "../routing/match-request.js";
+import { routeRequest, type RoutableRequest, type RouteDecision } from "../routing/match-request.js";
 import { pickDestination } from "../routing/pick-destination.js";
 import type { HeaderMap } from "../http/header-list.js";
 import { createInboundSecurity } from "../security/inbound-security.js";
@@ -354,16 +354,9 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     if (authority === null) return undefined;
     const trace = propagateTrace(headers, randomBytes);
     const port = context.port ?? 80;
-    const decision = routeRequest(state.table, {
-      authority,
-      port,
-      method: head.method,
-      path: head.pathAndQuery,
-      scheme: "http",
-      headers,
-      source: state.source,
-      ...(context.gateway !== undefined ? { gateway: context.gateway } : {}),
-    });
+    const routable: RoutableRequest = { authority, port, method: head.method, path: head.pathAndQuery, scheme: "http", headers, source: state.source };
+    if (context.gateway !== undefined) routable.gateway = context.gateway;
+    const decision = routeRequest(state.table, routable);
     const route = decision?.route;
     if (route !== undefined && (route.cors !== undefined || route.fault !== undefined || route.mirrors !== undefined || route.action.kind !== "route")) return undefined;
     const exchange = new HeadExchange(newRecord(head.method, head.pathAndQuery, authority, "http", headers, trace, "source", start, context.peer), planBase);
