@@ -157,7 +157,8 @@ export function createFastHttp<T>(options: FastHttpOptions<T>): FastHttp<T> {
       const body = length > 0 ? buffer.subarray(head.end, total) : null;
       this.buffer = total === buffer.length ? EMPTY : buffer.subarray(total);
       this.busy = true;
-      this.setTimer(0);
+      // The timer stays armed while busy (a timeout then is ignored; activity re-arms it): no timer work per request.
+      if (this.timeout !== keepAliveTimeoutMs) this.setTimer(keepAliveTimeoutMs);
       this.serve(plan, body, head.keepAlive).then(
         () => this.served(head.keepAlive),
         (error: unknown) => {
