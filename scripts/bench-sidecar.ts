@@ -253,9 +253,11 @@ async function measure(name: string, target: Target, proxies: Proxies, during: S
     progress(`${name}: cpu_ms_per_req split: ${split.join("; ")}`);
   }
   progress(`${name}: open loop at ${RATE} rps for ${SECONDS} s (+1 s warm-up)`);
+  const splitBefore2 = Object.values(proxies).map((pids) => cpuSplitMsOf(pids));
   const before2 = cpuNow();
   const rate = await runOpenLoop(target, RATE, SECONDS, 1, OPEN_LOOP_CONNECTIONS);
   const after2 = cpuNow();
+  const splitAfter2 = Object.values(proxies).map((pids) => cpuSplitMsOf(pids));
   const cpu2 = cpuPerRequest(proxies, before2, after2, rate.completed);
   if (rate.errors > 0 || rate.non2xx > 0) progress(`${name}: WARNING the open-loop run saw ${rate.errors} errors and ${rate.non2xx} non-2xx answers`);
   if (rate.completed < rate.scheduled * 0.99 || rate.achieved_rps < RATE * 0.95) {
@@ -265,6 +267,11 @@ async function measure(name: string, target: Target, proxies: Proxies, during: S
     `${name}: at ${RATE} rps p50_ms=${rate.p50_ms} p90_ms=${rate.p90_ms} p99_ms=${rate.p99_ms} p999_ms=${rate.p999_ms} max_ms=${rate.max_ms} (from send: p50 ${rate.service_p50_ms} p99 ${rate.service_p99_ms})` +
       (Object.keys(cpu2).length > 0 ? ` cpu_ms_per_req ${cpuText(cpu2)}` : ""),
   );
+  if (splitBefore2.length > 0) {
+    const perRequest = (ms: number) => (ms / Math.max(1, rate.completed)).toFixed(3);
+    const kinds = Object.keys(proxies).map((proxy, i) => `${proxy} user ${perRequest(splitAfter2[i]!.user - splitBefore2[i]!.user)} + kernel ${perRequest(splitAfter2[i]!.kernel - splitBefore2[i]!.kernel)}`);
+    progress(`${name}: at ${RATE} rps, cpu_ms_per_req in user code and in the kernel: ${kinds.join("; ")}`);
+  }
   if (Object.keys(proxies).length > 0) {
     // Work a proxy keeps doing without traffic (timers, the V8 compiler catching up) inflates CPU per request at low rates.
     const before3 = cpuNow();
