@@ -20,9 +20,9 @@ import tls from "node:tls";
 import { UpstreamFailure, type UpstreamTarget } from "../../../core/proxy/host.js";
 import { createHttpSender, sendAttempt, type AttemptTransport } from "../../node/send-http.js";
 import type { MeshTlsSource, SidecarLog } from "../sidecar-contracts.js";
-import { createMeshTls, ISTIO_HTTP_ALPN, PEER_REFUSED, type MeshCredentials, type MeshTls } from "./mesh-tls.js";
+import { createMeshTls, ISTIO_HTTP_ALPN, type MeshCredentials, type MeshTls } from "./mesh-tls.js";
 import { limitedLog } from "./limited-log.js";
-import { isOwnDestination } from "./own-destination.js";
+import { createUpstreamChecks, subjectAltNamesCheck } from "./upstream-checks.js";
 import { upstreamTls, type UpstreamTls } from "./upstream-tls.js";
 
 export interface MeshSenderOptions {
@@ -59,6 +59,7 @@ export function createMeshSender(options: MeshSenderOptions): MeshSender {
   const simplePools = new Map<string, AttemptTransport>();
   const limited = limitedLog(log, options.logIntervalMs ?? 10_000);
   const warn = (key: string, event: Record<string, unknown>) => limited(key, { level: "warn", ...event });
+  const checks = createUpstreamChecks({ meshTls, warn, ownPorts, podIp });
 
   /** Stops a pool that older credentials made: idle connections close now, busy ones after their response. */
   const retire = (transport: AttemptTransport) => {
@@ -87,12 +88,7 @@ export function createMeshSender(options: MeshSenderOptions): MeshSender {
     const expected = decision.expected;
     const tlsOptions: tls.ConnectionOptions = { rejectUnauthorized: true, minVersion: "TLSv1.2" };
     if (decision.servername !== undefined) tlsOptions.servername = decision.servername;
-    if (expected !== undefined) {
-      tlsOptions.checkServerIdentity = (host, cert) => {
-        const names = (cert.subjectaltname ?? "").split(", ").map((entry) => entry.slice(entry.indexOf(":") + 1));
-        return expected.some((name) => names.includes(name)) ? undefined : Object.assign(new Error(`${host}: the certificate names none of ${expected.join(", ")}`), { code: PEER_REFUSED });
-      };
-    }
+    if (expected !== undefined) tlsOptions.checkServerIdentity = subjectAltNamesCheck(expected);
     if (target.maxRequestsPerConnection === 1) return { request: https.request, agent: false, secure: true, options: tlsOptions };
     const key = `${target.endpoint.address}:${target.endpoint.port}|${decision.servername ?? ""}|${expected?.join(",") ?? ""}`;
     let transport = simplePools.get(key);
@@ -104,11 +100,8 @@ export function createMeshSender(options: MeshSenderOptions): MeshSender {
   };
 
   const send = (request: Request, target: UpstreamTarget): Promise<Response> => {
-    const endpoint = target.endpoint;
-    if (isOwnDestination(endpoint.address, endpoint.port, ownPorts, podIp)) {
-      warn(`loop|${endpoint.address}:${endpoint.port}`, { event: "upstream_loop_refused", cluster: target.cluster.name, endpoint: `${endpoint.address}:${endpoint.port}` });
-      return Promise.reject(new UpstreamFailure("connect-failure", `${endpoint.address}:${endpoint.port} is one of the sidecar's own ports`));
-    }
+    const own = checks.refuseOwn(target);
+    if (own !== undefined) return Promise.reject(own);
     const decision = upstreamTls(target);
     switch (decision.kind) {
       case "plain":
@@ -116,17 +109,10 @@ export function createMeshSender(options: MeshSenderOptions): MeshSender {
       case "simple":
         return sendAttempt(request, target, simpleTransport(target, decision)).catch((error: unknown) => noteTlsFailure(error, target));
       case "unsupported":
-        warn(`unsupported|${target.cluster.name}`, { event: "upstream_tls_unsupported", cluster: target.cluster.name, reason: decision.reason });
-        return Promise.reject(new UpstreamFailure("connect-failure", decision.reason));
+        return Promise.reject(checks.unsupported(target, decision.reason));
       case "mesh": {
-        let creds: MeshCredentials | undefined;
-        try {
-          creds = meshTls.credentials();
-        } catch (error) {
-          warn("credentials", { event: "mesh_tls_credentials_unusable", error: (error as Error).message });
-          return Promise.reject(new UpstreamFailure("connect-failure", `mesh TLS: ${(error as Error).message}`, { cause: error }));
-        }
-        if (creds === undefined) return Promise.reject(new UpstreamFailure("connect-failure", "mesh TLS: no workload certificate or trust roots yet"));
+        const creds = checks.meshCredentials();
+        if (creds instanceof UpstreamFailure) return Promise.reject(creds);
         return sendAttempt(request, target, meshTransport(target, decision, creds)).catch((error: unknown) => noteTlsFailure(error, target));
       }
     }
@@ -134,11 +120,7 @@ export function createMeshSender(options: MeshSenderOptions): MeshSender {
 
   /** Logs a refused peer identity (rate-limited) and passes the failure on. */
   const noteTlsFailure = (error: unknown, target: UpstreamTarget): never => {
-    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-    if (cause?.code === PEER_REFUSED || (cause?.code !== undefined && /CERT|SSL|TLS/.test(cause.code))) {
-      const endpoint = `${target.endpoint.address}:${target.endpoint.port}`;
-      warn(`tls|${endpoint}|${cause.message}`, { event: "upstream_tls_refused", cluster: target.cluster.name, endpoint, code: cause.code, error: cause.message });
-    }
+    checks.noteTlsFailure(error, target);
     throw error;
   };
 

@@ -27,8 +27,8 @@ import { CONNECT_ERRORS, HOP_BY_HOP, IDEMPOTENT, STALE_ERRORS } from "../../node
 import type { SidecarLog } from "../sidecar-contracts.js";
 import { ChunkedScanner, parseResponseHead, type BodyFraming } from "./http1-codec.js";
 import { limitedLog } from "./limited-log.js";
-import { ISTIO_HTTP_ALPN, PEER_REFUSED, type MeshCredentials, type MeshTls } from "./mesh-tls.js";
-import { isOwnDestination } from "./own-destination.js";
+import { ISTIO_HTTP_ALPN, type MeshCredentials, type MeshTls } from "./mesh-tls.js";
+import { createUpstreamChecks, subjectAltNamesCheck } from "./upstream-checks.js";
 import { upstreamTls } from "./upstream-tls.js";
 
 export interface RawUpstreamsOptions {
@@ -301,6 +301,7 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
   const maxHeadBytes = options.maxHeadBytes ?? 60 * 1024;
   const limited = limitedLog(options.log, options.logIntervalMs ?? 10_000);
   const warn = (key: string, event: Record<string, unknown>) => limited(key, { level: "warn", ...event });
+  const checks = createUpstreamChecks({ meshTls, warn, ownPorts, podIp });
   const pools = new Map<string, Pool>();
   /** After close(): new connections serve one request each. */
   let closed = false;
@@ -322,11 +323,9 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
 
   /** How to reach `target`, or an UpstreamFailure. */
   const route = (target: UpstreamTarget): Way | UpstreamFailure => {
+    const own = checks.refuseOwn(target);
+    if (own !== undefined) return own;
     const endpoint = target.endpoint;
-    if (isOwnDestination(endpoint.address, endpoint.port, ownPorts, podIp)) {
-      warn(`loop|${endpoint.address}:${endpoint.port}`, { event: "upstream_loop_refused", cluster: target.cluster.name, endpoint: `${endpoint.address}:${endpoint.port}` });
-      return new UpstreamFailure("connect-failure", `${endpoint.address}:${endpoint.port} is one of the sidecar's own ports`);
-    }
     const host = endpoint.address;
     const port = endpoint.port;
     const decision = upstreamTls(target);
@@ -334,29 +333,17 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
       case "plain":
         return { key: `p|${host}:${port}`, credentialsId: 0, credentials: undefined, secure: false, connect: () => net.connect({ host, port, noDelay: true }) };
       case "unsupported":
-        warn(`unsupported|${target.cluster.name}`, { event: "upstream_tls_unsupported", cluster: target.cluster.name, reason: decision.reason });
-        return new UpstreamFailure("connect-failure", decision.reason);
+        return checks.unsupported(target, decision.reason);
       case "simple": {
         const expected = decision.expected;
         const tlsOptions: tls.ConnectionOptions = { host, port, rejectUnauthorized: true, minVersion: "TLSv1.2" };
         if (decision.servername !== undefined) tlsOptions.servername = decision.servername;
-        if (expected !== undefined) {
-          tlsOptions.checkServerIdentity = (name, cert) => {
-            const names = (cert.subjectaltname ?? "").split(", ").map((entry) => entry.slice(entry.indexOf(":") + 1));
-            return expected.some((e) => names.includes(e)) ? undefined : Object.assign(new Error(`${name}: the certificate names none of ${expected.join(", ")}`), { code: PEER_REFUSED });
-          };
-        }
+        if (expected !== undefined) tlsOptions.checkServerIdentity = subjectAltNamesCheck(expected);
         return { key: `s|${host}:${port}|${decision.servername ?? ""}|${expected?.join(",") ?? ""}`, credentialsId: 0, credentials: undefined, secure: true, connect: () => tls.connect(tlsOptions) };
       }
       case "mesh": {
-        let creds: MeshCredentials | undefined;
-        try {
-          creds = meshTls.credentials();
-        } catch (error) {
-          warn("credentials", { event: "mesh_tls_credentials_unusable", error: (error as Error).message });
-          return new UpstreamFailure("connect-failure", `mesh TLS: ${(error as Error).message}`, { cause: error });
-        }
-        if (creds === undefined) return new UpstreamFailure("connect-failure", "mesh TLS: no workload certificate or trust roots yet");
+        const creds = checks.meshCredentials();
+        if (creds instanceof UpstreamFailure) return creds;
         const tlsOptions = meshTls.clientOptions(creds, { servername: decision.servername, expected: decision.expected, alpn: ISTIO_HTTP_ALPN });
         return {
           key: `m|${host}:${port}|${decision.servername ?? ""}|${decision.expected?.join(",") ?? ""}`,
@@ -366,15 +353,6 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
           connect: () => tls.connect({ ...tlsOptions, host, port } as tls.ConnectionOptions),
         };
       }
-    }
-  };
-
-  /** Logs a refused peer identity or failed handshake (rate-limited). */
-  const noteTlsFailure = (error: unknown, target: UpstreamTarget) => {
-    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-    if (cause?.code === PEER_REFUSED || (cause?.code !== undefined && /CERT|SSL|TLS/.test(cause.code))) {
-      const endpoint = `${target.endpoint.address}:${target.endpoint.port}`;
-      warn(`tls|${endpoint}|${cause.message}`, { event: "upstream_tls_refused", cluster: target.cluster.name, endpoint, code: cause.code, error: cause.message });
     }
   };
 
@@ -417,7 +395,7 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
         connection ??= new UpstreamConnection(way.connect(), pool, way.secure);
         const mayResend = allowStale && (body === null || body.length === 0) && IDEMPOTENT.has(plan.method);
         const onReject = (error: unknown) => {
-          if (way.secure) noteTlsFailure(error, target);
+          if (way.secure) checks.noteTlsFailure(error, target);
           reject(error);
         };
         connection.exchange(head, body, plan.method, target, signal, maxHeadBytes, mayResend ? () => start(false) : undefined, resolve, onReject);
