@@ -25,6 +25,29 @@ export function findVirtualHost(table: RouteTable, authority: string, port: numb
 
 /** As {@link findVirtualHost}, the program position of the host's first match; -1 when none serves it. */
 export function findHostStart(table: RouteTable, authority: string, port: number, probe?: LookupProbe): number {
+  // Authorities repeat (a client sends the same Host to a service, in the same form, request after request):
+  // the answer for each (port, authority as sent) is remembered, so a repeat costs one Map probe and no
+  // parsing, lower-casing or string copies. A probed lookup is always worked out, so its count is the work.
+  if (probe !== undefined) return resolveHostStart(table, authority, port, probe);
+  let memo = table.hostMemo.get(port);
+  if (memo === undefined) {
+    memo = new Map();
+    table.hostMemo.set(port, memo);
+  }
+  let start = memo.get(authority);
+  if (start === undefined) {
+    start = resolveHostStart(table, authority, port, undefined);
+    // Bounded: forgotten all at once when full (a stream of distinct authorities only costs the parsing again).
+    if (memo.size >= HOST_MEMO_LIMIT) memo.clear();
+    memo.set(authority, start);
+  }
+  return start;
+}
+
+/** Authorities remembered per listener port, at most. */
+const HOST_MEMO_LIMIT = 16_384;
+
+function resolveHostStart(table: RouteTable, authority: string, port: number, probe: LookupProbe | undefined): number {
   const host = hostOfAuthority(authority);
   const own = port === 0 ? undefined : table.listeners.get(port);
   const found = own === undefined ? -1 : lookupHost(own, host, table, probe);

@@ -59,6 +59,11 @@ export interface RouteTable {
   readonly clusters: ReadonlyMap<string, Cluster>;
   /** Domains that an earlier virtual host of the same listener already claimed (the first one wins), for diagnostics. */
   readonly shadowedDomains: readonly string[];
+  /**
+   * Internal to find-virtual-host: per request port, the program position (or -1) each authority, as sent,
+   * was found to name; filled as requests are routed. The table's answers never change, so neither do these.
+   */
+  readonly hostMemo: Map<number, Map<string, number>>;
 }
 
 export interface RouteTableOptions {
@@ -96,6 +101,7 @@ export function createRouteTable(config: ProxyConfig, options: RouteTableOptions
     defaultGateway,
     clusters: new Map(config.clusters.map((cluster) => [cluster.name, cluster])),
     shadowedDomains,
+    hostMemo: new Map(),
   };
 }
 

@@ -78,10 +78,12 @@ export function createSeriesStore(cluster: string): SeriesStore {
 
   /** The series of a record (`flags`: its response flags as Envoy's text, "" for none): one of its pair's last four, else from the trie. */
   function seriesOf(slot: PeerSlot, r: RequestRecord, flags: string): Series {
-    if (slot.first !== undefined && sameKey(slot.first, r, flags)) return slot.first;
-    if (slot.second !== undefined && sameKey(slot.second, r, flags)) return slot.second;
-    if (slot.third !== undefined && sameKey(slot.third, r, flags)) return slot.third;
-    if (slot.fourth !== undefined && sameKey(slot.fourth, r, flags)) return slot.fourth;
+    // The response codes, kept in the slot, rule most of them out without reading the series objects.
+    const code = r.responseCode;
+    if (slot.firstCode === code && slot.first !== undefined && sameKey(slot.first, r, flags)) return slot.first;
+    if (slot.secondCode === code && slot.second !== undefined && sameKey(slot.second, r, flags)) return slot.second;
+    if (slot.thirdCode === code && slot.third !== undefined && sameKey(slot.third, r, flags)) return slot.third;
+    if (slot.fourthCode === code && slot.fourth !== undefined && sameKey(slot.fourth, r, flags)) return slot.fourth;
     const entry = seriesInTrie(slot.node, r, flags);
     slot.remember(entry);
     return entry;
@@ -151,6 +153,11 @@ type Key = string | number | undefined;
  * array so a record reads one object; the newest is `first`.
  */
 class PeerSlot {
+  /** Each series' response code beside it (-1 while there is none; small integers, so held in the object itself). */
+  firstCode = -1;
+  secondCode = -1;
+  thirdCode = -1;
+  fourthCode = -1;
   first: Series | undefined = undefined;
   second: Series | undefined = undefined;
   third: Series | undefined = undefined;
@@ -160,9 +167,13 @@ class PeerSlot {
 
   remember(entry: Series): void {
     this.fourth = this.third;
+    this.fourthCode = this.thirdCode;
     this.third = this.second;
+    this.thirdCode = this.secondCode;
     this.second = this.first;
+    this.secondCode = this.firstCode;
     this.first = entry;
+    this.firstCode = entry.responseCode;
   }
 }
 

@@ -186,3 +186,16 @@ describe("lookup cost does not depend on the number of virtual hosts", () => {
     expect(probe).toEqual({ indexProbes: 1, matchesExamined: 1 });
   });
 });
+
+describe("remembered lookups", () => {
+  it("answers a repeated authority as the first time, per port and per form, also past the memory's bound", () => {
+    const first = ["V1.API.example.com", "v1.api.example.com:9080", "reviews", "nope.internal"].map((a) => hostFor(a));
+    expect(first).toEqual(["default/exact-api", "default/exact-api", "default/reviews", "default/catch-all"]);
+    // Twenty thousand distinct authorities: the memory is emptied on the way, answers stay the same.
+    for (let i = 0; i < 20_000; i++) expect(hostFor(`h${i}.example.com`)).toBe("default/wild-short");
+    expect(["V1.API.example.com", "v1.api.example.com:9080", "reviews", "nope.internal"].map((a) => hostFor(a))).toEqual(first);
+    // Another port has its own answers (no listener on 8080 here).
+    expect(hostFor("reviews", 8080)).toBeUndefined();
+    expect(hostFor("reviews")).toBe("default/reviews");
+  });
+});
