@@ -10,9 +10,11 @@
  * unknown hosts). No I/O.
  * The last line is `bench:core routes=10000 decisions_per_s=N`.
  *
- * Flags: --seconds N (2, per table size) --pool P (16384 requests)
+ * Flags: --seconds N (2, per table size) --pool P (16384 requests) --headers list|web (list: requests' headers
+ * in a HeaderList, as the sidecar's fast path gives them to the core; web: web Headers, as the web pipeline does)
  */
 import { parseArgs } from "node:util";
+import { HeaderList } from "../edge-proxy/core/http/header-list.js";
 import { PROXY_CONFIG_VERSION, type AuthorizationPolicyConfig, type Cluster, type ProxyConfig, type Route, type VirtualHost } from "../edge-proxy/core/config/proxy-config.js";
 import { compileAuthorization, evaluateAuthorization, type CompiledAuthorization } from "../edge-proxy/core/security/authorization.js";
 import type { AuthorizationAttributes } from "../edge-proxy/core/security/types.js";
@@ -31,8 +33,16 @@ const { values: flags } = parseArgs({
   options: {
     seconds: { type: "string", default: "2" },
     pool: { type: "string", default: "16384" },
+    headers: { type: "string", default: "list" },
   },
 });
+if (flags.headers !== "list" && flags.headers !== "web") throw new TypeError(`--headers must be "list" or "web"`);
+/**
+ * How a request's headers reach the core: `list`, a HeaderList, as the sidecar's fast path hands them to
+ * planOutbound / planInbound; `web`, web Headers, as the web pipeline (the edge Worker, node:http
+ * fallbacks) does. Matching and authorization read the same headers either way.
+ */
+const HEADERS = flags.headers;
 const SECONDS = Number(flags.seconds);
 const POOL = Number(flags.pool);
 for (const [name, value] of Object.entries({ seconds: SECONDS, pool: POOL })) {
@@ -146,7 +156,8 @@ function requestPool(hosts: HostSpec[], size: number): BenchRequest[] {
       authority = pick(forms);
     }
     const [path, extra] = pick(PATHS);
-    const headers = new Headers({ "user-agent": "bench/1.0", accept: "*/*", "x-request-id": `req-${i}`, ...extra });
+    const fields: Record<string, string> = { "user-agent": "bench/1.0", accept: "*/*", "x-request-id": `req-${i}`, ...extra };
+    const headers = HEADERS === "web" ? new Headers(fields) : new HeaderList(Object.entries(fields).flat());
     const method = random() < 0.8 ? "GET" : "POST";
     const route: RoutableRequest = { authority, port: 9080, method, path, scheme: "http", headers, source: ROUTING_SOURCE };
     const principal = `cluster.local/ns/ns-${Math.floor(random() * 4)}/sa/${pick(["frontend", "worker", "default"])}`;
@@ -300,7 +311,7 @@ function targetsOf(config: ProxyConfig): DestinationTargets<Target> {
 }
 
 console.log(`bench:core — per-request decision: route match + weighted pick + load balancer + AuthorizationPolicy + Istio metrics (seeded random, one core, no I/O)`);
-console.log(`node ${process.version}, ${SECONDS}s per size, pool of ${POOL} pre-generated requests; median of ~50 ms slices, each timed as min(wall, process CPU)`);
+console.log(`node ${process.version}, ${SECONDS}s per size, pool of ${POOL} pre-generated requests, headers as ${HEADERS === "web" ? "web Headers (the web pipeline)" : "a HeaderList (the sidecar's fast path)"}; median of ~50 ms slices, each timed as min(wall, process CPU)`);
 const results = new Map<number, Result>();
 for (const size of SIZES) {
   const { config, hosts } = buildConfig(size);
