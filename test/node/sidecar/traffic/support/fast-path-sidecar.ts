@@ -10,11 +10,12 @@ import type { ProxyConfig } from "../../../../../edge-proxy/core/config/proxy-co
 import { createProxy, type Proxy } from "../../../../../edge-proxy/core/proxy/proxy.js";
 import type { RequestRecord } from "../../../../../edge-proxy/core/telemetry/types.js";
 import type { MeshTrust, WorkloadCertificate } from "../../../../../edge-proxy/hosts/sidecar/sidecar-contracts.js";
-import { createCaptureListeners, type CaptureListeners } from "../../../../../edge-proxy/hosts/sidecar/traffic/capture-listeners.js";
+import type { CaptureListeners } from "../../../../../edge-proxy/hosts/sidecar/traffic/capture-listeners.js";
 import { createMeshSender, type MeshSender } from "../../../../../edge-proxy/hosts/sidecar/traffic/mesh-sender.js";
 import { createMeshTls } from "../../../../../edge-proxy/hosts/sidecar/traffic/mesh-tls.js";
 import type { OriginalDestination } from "../../../../../edge-proxy/hosts/sidecar/traffic/original-destination.js";
 import { switchableTls, type SwitchableTls } from "./mesh-pki.js";
+import { loopbackListeners, observeProxy } from "./sidecar-harness.js";
 
 /** How many requests each pipeline took. `planned*` count plans returned, `unplanned*` the undefined answers. */
 export interface Served {
@@ -68,55 +69,21 @@ export async function startFastSidecar(setup: FastSidecarSetup): Promise<FastSid
   // random 0: round robin and retry back-off are deterministic (back-off 0 ms).
   const core = createProxy(valid(setup.config), { send: sender.send, random: () => 0, telemetry: [{ record: (r) => void records.push(r) }] });
   const served: Served = { plannedOutbound: 0, unplannedOutbound: 0, outbound: 0, plannedInbound: 0, unplannedInbound: 0, inbound: 0 };
-  const observed: Proxy = {
-    get config() {
-      return core.config;
-    },
-    metrics: core.metrics,
-    outbound: (request, context) => {
-      served.outbound++;
-      return core.outbound(request, context);
-    },
-    inbound: (request, context) => {
-      served.inbound++;
-      return core.inbound(request, context);
-    },
-    gateway: (request, context) => core.gateway(request, context),
-    planOutbound: (head, context) => {
-      const plan = core.planOutbound(head, context);
-      if (plan === undefined) served.unplannedOutbound++;
-      else served.plannedOutbound++;
-      return plan;
-    },
-    planInbound: (head, context) => {
-      const plan = core.planInbound(head, context);
-      if (plan === undefined) served.unplannedInbound++;
-      else served.plannedInbound++;
-      return plan;
-    },
-    update: (config) => core.update(config),
-    upstream: (name) => core.upstream(name),
-  };
-  const destination: FastSidecar["destination"] = { outbound: undefined, inbound: undefined };
-  let ports = { outbound: 0, inbound: 0 };
-  const listeners = createCaptureListeners({
-    outboundPort: 0,
-    inboundPort: 0,
-    bindAddress: "127.0.0.1",
-    podIp: "127.0.0.1",
+  const observed = observeProxy(core, {
+    outbound: () => void served.outbound++,
+    inbound: () => void served.inbound++,
+    planOutbound: (plan) => void (plan === undefined ? served.unplannedOutbound++ : served.plannedOutbound++),
+    planInbound: (plan) => void (plan === undefined ? served.unplannedInbound++ : served.plannedInbound++),
+  });
+  const { listeners, ports, destination } = await loopbackListeners({
     ownPorts,
     proxy: () => observed,
     tls: source,
     log,
     meshTls,
-    logIntervalMs: 0,
     fastPath: setup.fastPath,
-    originalDestination: (socket) => (socket.localPort === ports.outbound ? destination.outbound : destination.inbound),
     ...(setup.keepAliveTimeoutMs !== undefined ? { keepAliveTimeoutMs: setup.keepAliveTimeoutMs } : {}),
   });
-  await listeners.listen();
-  ports = listeners.ports();
-  ownPorts.add(ports.outbound).add(ports.inbound);
   return {
     fastPath: setup.fastPath,
     ports,

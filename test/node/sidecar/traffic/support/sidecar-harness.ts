@@ -8,10 +8,11 @@ import net from "node:net";
 import tls from "node:tls";
 import { PROXY_CONFIG_VERSION, type ProxyConfig } from "../../../../../edge-proxy/core/config/proxy-config.js";
 import { validateProxyConfig } from "../../../../../edge-proxy/core/config/validate-proxy-config.js";
-import { createProxy, type Proxy } from "../../../../../edge-proxy/core/proxy/proxy.js";
+import type { Plan } from "../../../../../edge-proxy/core/proxy/head-plan.js";
+import { createProxy, type InboundContext, type Proxy } from "../../../../../edge-proxy/core/proxy/proxy.js";
 import type { PeerInfo } from "../../../../../edge-proxy/core/security/types.js";
 import type { MeshTrust, WorkloadCertificate } from "../../../../../edge-proxy/hosts/sidecar/sidecar-contracts.js";
-import { createCaptureListeners, type CaptureListeners } from "../../../../../edge-proxy/hosts/sidecar/traffic/capture-listeners.js";
+import { createCaptureListeners, type CaptureListeners, type CaptureListenersOptions } from "../../../../../edge-proxy/hosts/sidecar/traffic/capture-listeners.js";
 import { createMeshSender, type MeshSender } from "../../../../../edge-proxy/hosts/sidecar/traffic/mesh-sender.js";
 import { createMeshTls } from "../../../../../edge-proxy/hosts/sidecar/traffic/mesh-tls.js";
 import type { OriginalDestination } from "../../../../../edge-proxy/hosts/sidecar/traffic/original-destination.js";
@@ -51,6 +52,71 @@ function valid(config: ProxyConfig): ProxyConfig {
   return config;
 }
 
+/** Hooks called as each of the core's pipelines is entered; `plan*` ones get the plan, or undefined when there is none. */
+export interface ProxyHooks {
+  outbound?(): void;
+  inbound?(context: InboundContext): void;
+  planOutbound?(plan: Plan | undefined): void;
+  planInbound?(plan: Plan | undefined, context: InboundContext): void;
+}
+
+/** The core as the listeners see it, with `hooks` told which pipeline took each request. */
+export function observeProxy(core: Proxy, hooks: ProxyHooks): Proxy {
+  return {
+    get config() {
+      return core.config;
+    },
+    metrics: core.metrics,
+    outbound: (request, context) => {
+      hooks.outbound?.();
+      return core.outbound(request, context);
+    },
+    inbound: (request, context) => {
+      hooks.inbound?.(context);
+      return core.inbound(request, context);
+    },
+    gateway: (request, context) => core.gateway(request, context),
+    planOutbound: (head, context) => {
+      const plan = core.planOutbound(head, context);
+      hooks.planOutbound?.(plan);
+      return plan;
+    },
+    planInbound: (head, context) => {
+      const plan = core.planInbound(head, context);
+      hooks.planInbound?.(plan, context);
+      return plan;
+    },
+    update: (config) => core.update(config),
+    upstream: (name) => core.upstream(name),
+  };
+}
+
+/** What loopbackListeners needs besides the listeners' own options. */
+export type LoopbackListenersOptions = Pick<CaptureListenersOptions, "proxy" | "tls" | "log" | "meshTls"> & Partial<CaptureListenersOptions> & { ownPorts: Set<number> };
+
+/**
+ * Capture listeners on free loopback ports, with the original destination injected (no iptables): what
+ * SO_ORIGINAL_DST answers for each listener is `destination.outbound` / `.inbound`, set by the test. Their
+ * ports are added to `ownPorts`.
+ */
+export async function loopbackListeners(options: LoopbackListenersOptions): Promise<{ listeners: CaptureListeners; ports: { outbound: number; inbound: number }; destination: TestSidecar["destination"] }> {
+  const destination: TestSidecar["destination"] = { outbound: undefined, inbound: undefined };
+  let ports = { outbound: 0, inbound: 0 };
+  const listeners = createCaptureListeners({
+    outboundPort: 0,
+    inboundPort: 0,
+    bindAddress: "127.0.0.1",
+    podIp: "127.0.0.1",
+    logIntervalMs: 0,
+    originalDestination: (socket) => (socket.localPort === ports.outbound ? destination.outbound : destination.inbound),
+    ...options,
+  });
+  await listeners.listen();
+  ports = listeners.ports();
+  options.ownPorts.add(ports.outbound).add(ports.inbound);
+  return { listeners, ports, destination };
+}
+
 export async function startSidecar(setup: SidecarSetup): Promise<TestSidecar> {
   const logs: Record<string, unknown>[] = [];
   const log = (event: Record<string, unknown>) => void logs.push(event);
@@ -61,47 +127,20 @@ export async function startSidecar(setup: SidecarSetup): Promise<TestSidecar> {
   const core = createProxy(valid(setup.config), { send: sender.send });
   const peers: PeerInfo[] = [];
   let configured = true;
-  // The core as the listeners see it, recording what the inbound side is told about each peer.
-  const observed: Proxy = {
-    get config() {
-      return core.config;
-    },
-    metrics: core.metrics,
-    outbound: (request, context) => core.outbound(request, context),
-    inbound: (request, context) => {
-      peers.push(context.peer);
-      return core.inbound(request, context);
-    },
-    gateway: (request, context) => core.gateway(request, context),
-    planOutbound: (head, context) => core.planOutbound(head, context),
-    planInbound: (head, context) => {
-      // A request without a plan comes back through inbound(): record its peer once.
-      const plan = core.planInbound(head, context);
-      if (plan !== undefined) peers.push(context.peer);
-      return plan;
-    },
-    update: (config) => core.update(config),
-    upstream: (name) => core.upstream(name),
-  };
-  const destination: TestSidecar["destination"] = { outbound: undefined, inbound: undefined };
-  let ports = { outbound: 0, inbound: 0 };
-  const listeners = createCaptureListeners({
-    outboundPort: 0,
-    inboundPort: 0,
-    bindAddress: "127.0.0.1",
-    podIp: "127.0.0.1",
+  // The core as the listeners see it, recording what the inbound side is told about each peer (once: a
+  // request without a plan comes back through inbound()).
+  const observed = observeProxy(core, {
+    inbound: (context) => void peers.push(context.peer),
+    planInbound: (plan, context) => void (plan !== undefined && peers.push(context.peer)),
+  });
+  const { listeners, ports, destination } = await loopbackListeners({
     ownPorts,
     proxy: () => (configured ? observed : undefined),
     tls: source,
     log,
     meshTls,
-    logIntervalMs: 0,
-    originalDestination: (socket) => (socket.localPort === ports.outbound ? destination.outbound : destination.inbound),
     ...(setup.protocolDetectionTimeoutMs !== undefined ? { protocolDetectionTimeoutMs: setup.protocolDetectionTimeoutMs } : {}),
   });
-  await listeners.listen();
-  ports = listeners.ports();
-  ownPorts.add(ports.outbound).add(ports.inbound);
   return {
     ports,
     listeners,
