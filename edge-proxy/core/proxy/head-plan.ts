@@ -95,20 +95,20 @@ export class HeadExchange implements Completion {
     private readonly base: PlanBase,
   ) {}
 
-  /** A local reply (flags and details into the record). */
-  local(reply: LocalReply, flags: ResponseFlag[], status = reply.status): LocalPlan {
-    const answer = this.answer(reply, flags, status);
+  /** One of Envoy's local replies (its flag and details into the record). */
+  local(reply: LocalReply): LocalPlan {
+    const answer = this.answer(reply, reply.flag !== undefined ? [reply.flag] : []);
     return { ...answer, complete: (bytes, disconnected) => this.complete(bytes, disconnected) };
   }
 
   /** A forward plan of `target` for the upstream request head. */
-  forward(target: PlanTarget, method: string, pathAndQuery: string, headers: HeaderMap, flags: ResponseFlag[]): ForwardPlan {
+  forward(target: PlanTarget, method: string, pathAndQuery: string, headers: HeaderMap): ForwardPlan {
     return {
       kind: "forward",
       method,
       pathAndQuery,
       headers,
-      send: (sender, signal) => this.send(target, sender, flags, signal),
+      send: (sender, signal) => this.send(target, sender, signal),
       complete: (bytes, disconnected) => this.complete(bytes, disconnected),
     };
   }
@@ -125,15 +125,15 @@ export class HeadExchange implements Completion {
     describeDestination(this.record, cluster);
   }
 
-  private answer(reply: LocalReply, flags: ResponseFlag[], status: number): LocalAnswer {
+  private answer(reply: LocalReply, flags: ResponseFlag[]): LocalAnswer {
     const record = this.record;
     record.responseFlags = flags;
     record.responseCodeDetails = reply.details;
-    record.responseCode = status;
-    return { kind: "local", status, headers: reply.body === "" ? [] : [["content-type", "text/plain"]], body: reply.body };
+    record.responseCode = reply.status;
+    return { kind: "local", status: reply.status, headers: reply.body === "" ? [] : [["content-type", "text/plain"]], body: reply.body };
   }
 
-  private async send<R extends UpstreamResponseHead>(target: PlanTarget, sender: AttemptSender<R>, flags: ResponseFlag[], signal: CancelSignal | undefined): Promise<SendOutcome<R>> {
+  private async send<R extends UpstreamResponseHead>(target: PlanTarget, sender: AttemptSender<R>, signal: CancelSignal | undefined): Promise<SendOutcome<R>> {
     const result: ForwardResult<R> = await forwardWith(sender, target.upstream, target.options, signal);
     const record = this.record;
     if (result.endpoint !== undefined) {
@@ -142,15 +142,14 @@ export class HeadExchange implements Completion {
     }
     if (result.retries > 0) record.retries = result.retries;
     if (result.upstreamServiceTimeMs !== undefined) record.upstreamServiceTimeMs = result.upstreamServiceTimeMs;
-    const allFlags = flags.length === 0 ? result.flags : [...flags, ...result.flags];
     const response = result.response;
     if (response === undefined) {
       const reply = result.reply as LocalReply;
-      const answer = this.answer(reply, allFlags, reply.status);
+      const answer = this.answer(reply, result.flags);
       if (result.setCookie !== undefined) answer.headers.push(["set-cookie", result.setCookie]);
       return answer;
     }
-    record.responseFlags = allFlags;
+    record.responseFlags = result.flags;
     record.responseCodeDetails = "via_upstream";
     record.responseCode = response.status;
     const headers = response.headers;

@@ -15,7 +15,7 @@
  * `update(config)` swaps the config between requests; upstream state (outlier ejections, least-request
  * counts, circuit breakers) is kept for clusters whose definition did not change.
  */
-import type { Cluster, Endpoint, ProxyConfig, Route, WeightedDestination } from "../config/proxy-config.js";
+import type { Cluster, Endpoint, ProxyConfig, Route, RouteAction, WeightedDestination } from "../config/proxy-config.js";
 import { authorityWithoutPort } from "../routing/authority.js";
 import { createRouteTable, type RouteTable } from "../routing/route-table.js";
 import { findVirtualHost } from "../routing/find-virtual-host.js";
@@ -244,19 +244,10 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     exchange.describeDestination(upstream.cluster);
 
     const headers = exchange.headers;
-    applyRequestHeaders(headers, destination.headers, route.headers);
-    let pathAndQuery = exchange.url.pathname + exchange.url.search;
-    let authority = exchange.authority;
-    if (action.rewrite !== undefined) {
-      const match = decision.matchIndex >= 0 ? route.match[decision.matchIndex] : undefined;
-      pathAndQuery = rewritePath(action.rewrite, pathAndQuery, match);
-      if (action.rewrite.authority !== undefined) authority = action.rewrite.authority;
-    }
-    headers.set("host", authority);
-    headers.set("x-forwarded-proto", exchange.url.protocol.slice(0, -1));
+    const pathAndQuery = toUpstream(headers, decision, action, destination, exchange.url.pathname + exchange.url.search, exchange.authority, exchange.url.protocol.slice(0, -1));
     const replays = (route.retries?.attempts ?? 0) > 0 || (route.mirrors?.length ?? 0) > 0;
     const body = await exchange.upstreamBody(replays);
-    const upstreamRequest: ForwardRequest = { url: `${exchange.url.protocol}//${authority}${pathAndQuery}`, method: request.method, headers, body };
+    const upstreamRequest: ForwardRequest = { url: `${exchange.url.protocol}//${headers.get("host")}${pathAndQuery}`, method: request.method, headers, body };
 
     if (route.mirrors !== undefined) mirror(state, route, upstreamRequest, exchange);
     const result = await forward(upstreamRequest, upstream, {
@@ -358,41 +349,34 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     if (context.gateway !== undefined) routable.gateway = context.gateway;
     const decision = routeRequest(state.table, routable);
     const route = decision?.route;
-    if (route !== undefined && (route.cors !== undefined || route.fault !== undefined || route.mirrors !== undefined || route.action.kind !== "route")) return undefined;
+    let action: RouteToClusters | undefined;
+    if (route !== undefined) {
+      if (route.cors !== undefined || route.fault !== undefined || route.mirrors !== undefined || route.action.kind !== "route") return undefined;
+      action = route.action;
+    }
     const exchange = new HeadExchange(newRecord(head.method, head.pathAndQuery, authority, "http", headers, trace, "source", start, context.peer), planBase);
     const record = exchange.record;
     record.source = state.self;
     record.requestBytes = head.bodyBytes;
     const search = searchOf(head.pathAndQuery);
-    if (decision === undefined || route === undefined) {
+    if (decision === undefined || route === undefined || action === undefined) {
       const original = context.originalDestination;
-      if (original === undefined) return exchange.local(LOCAL_REPLIES.noRoute, [LOCAL_REPLIES.noRoute.flag]);
-      if (state.config.outboundTrafficPolicy?.mode === "REGISTRY_ONLY") return exchange.local(LOCAL_REPLIES.blackHole, [LOCAL_REPLIES.blackHole.flag]);
+      if (original === undefined) return exchange.local(LOCAL_REPLIES.noRoute);
+      if (state.config.outboundTrafficPolicy?.mode === "REGISTRY_ONLY") return exchange.local(LOCAL_REPLIES.blackHole);
       const upstream = passthroughCluster(original.address, original.port);
       record.upstreamCluster = upstream.cluster.name;
       const options = routerOptions(undefined, undefined, new RequestHashInput(headers, search, context.peer?.sourceIp), "outbound");
-      return exchange.forward({ upstream, options }, head.method, head.pathAndQuery, headers, []);
+      return exchange.forward({ upstream, options }, head.method, head.pathAndQuery, headers);
     }
     record.routeName = route.name;
-    const action = route.action;
-    if (action.kind !== "route") return undefined;
     const destination = pickDestination(action.destinations, random);
     const upstream = state.targets.get(destination)?.state;
-    if (upstream === undefined) return exchange.local(LOCAL_REPLIES.noHealthyUpstream, ["UH"]);
+    if (upstream === undefined) return exchange.local(LOCAL_REPLIES.noHealthyUpstream);
     exchange.describeDestination(upstream.cluster);
-    applyRequestHeaders(headers, destination.headers, route.headers);
-    let pathAndQuery = head.pathAndQuery;
-    let upstreamAuthority = authority;
-    if (action.rewrite !== undefined) {
-      const match = decision.matchIndex >= 0 ? route.match[decision.matchIndex] : undefined;
-      pathAndQuery = rewritePath(action.rewrite, pathAndQuery, match);
-      if (action.rewrite.authority !== undefined) upstreamAuthority = action.rewrite.authority;
-    }
-    headers.set("host", upstreamAuthority);
-    headers.set("x-forwarded-proto", "http");
+    const pathAndQuery = toUpstream(headers, decision, action, destination, head.pathAndQuery, authority, "http");
     const retry = route.retries !== undefined && route.retries.attempts > 0 ? retryConditions(route.retries) : undefined;
     const options = routerOptions(retry, route.timeoutMs, new RequestHashInput(headers, search, context.peer?.sourceIp), "outbound");
-    return exchange.forward({ upstream, options, route, destination }, head.method, pathAndQuery, headers, []);
+    return exchange.forward({ upstream, options, route, destination }, head.method, pathAndQuery, headers);
   };
 
   const planInbound = (head: RequestHead, context: InboundContext): Plan | undefined => {
@@ -424,7 +408,7 @@ export function createProxy(config: ProxyConfig, host: ProxyHost): Proxy {
     const upstream = inboundCluster(mapping?.targetPort ?? peer.port);
     record.upstreamCluster = upstream.cluster.name;
     const options = routerOptions(undefined, undefined, new RequestHashInput(headers, searchOf(head.pathAndQuery), peer.sourceIp), "inbound");
-    return exchange.forward({ upstream, options }, head.method, head.pathAndQuery, headers, []);
+    return exchange.forward({ upstream, options }, head.method, head.pathAndQuery, headers);
   };
 
   return {
@@ -551,6 +535,28 @@ class Exchange {
     });
     return new Response(body, { status, statusText: response.statusText, headers });
   }
+}
+
+type RouteToClusters = Extract<RouteAction, { kind: "route" }>;
+
+/**
+ * Edits a routed request's headers into the upstream request's (the destination's then the route's header
+ * operations, Host after an authority rewrite, x-forwarded-proto) and returns its target after any uri
+ * rewrite. Both pipelines (outbound's web Request, planOutbound's head) make the upstream request here.
+ */
+function toUpstream(headers: HeaderMap, decision: RouteDecision, action: RouteToClusters, destination: WeightedDestination, pathAndQuery: string, authority: string, scheme: string): string {
+  const route = decision.route;
+  applyRequestHeaders(headers, destination.headers, route.headers);
+  let target = pathAndQuery;
+  let upstreamAuthority = authority;
+  if (action.rewrite !== undefined) {
+    const match = decision.matchIndex >= 0 ? route.match[decision.matchIndex] : undefined;
+    target = rewritePath(action.rewrite, pathAndQuery, match);
+    if (action.rewrite.authority !== undefined) upstreamAuthority = action.rewrite.authority;
+  }
+  headers.set("host", upstreamAuthority);
+  headers.set("x-forwarded-proto", scheme);
+  return target;
 }
 
 /** A request's telemetry record as it arrives: what its head and trace context tell. */
