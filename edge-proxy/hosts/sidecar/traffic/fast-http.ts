@@ -19,9 +19,10 @@
  */
 import { STATUS_CODES } from "node:http";
 import type net from "node:net";
+import { HeaderList } from "../../../core/http/header-list.js";
 import { Cancellation } from "../../../core/proxy/cancellation.js";
 import type { LocalAnswer, Plan, RequestHead as CoreRequestHead } from "../../../core/proxy/head-plan.js";
-import { parseRequestHead } from "./http1-codec.js";
+import { parseRequestHead, serializeHead } from "./http1-codec.js";
 import type { RawResponse, RawUpstreams } from "./raw-upstreams.js";
 
 export interface FastHttpOptions<T> {
@@ -52,6 +53,8 @@ export interface FastHttp<T> {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The upstream's own length field, written again as this hop frames the body. */
+const CONTENT_LENGTH: ReadonlySet<string> = new Set(["content-length"]);
 const CRLF = Buffer.from("\r\n");
 const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 
@@ -221,12 +224,11 @@ export function createFastHttp<T>(options: FastHttpOptions<T>): FastHttp<T> {
     /** Writes a local answer with its body. */
     private answer(answer: LocalAnswer, close: boolean, done: (bytes: number) => void): void {
       if (this.gone) return done(0);
-      let text = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? "Unknown"}\r\n`;
-      for (const [name, value] of answer.headers) text += `${name}: ${value}\r\n`;
       const body = Buffer.from(answer.body);
-      text += `content-length: ${body.length}\r\n`;
-      if (close) text += "connection: close\r\n";
-      this.socket.write(body.length === 0 ? Buffer.from(`${text}\r\n`, "latin1") : Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), body]));
+      const framing = ["content-length", String(body.length)];
+      if (close) framing.push("connection", "close");
+      const head = serializeHead(`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? "Unknown"}`, new HeaderList(answer.headers.flat()), undefined, framing);
+      this.socket.write(body.length === 0 ? head : Buffer.concat([head, body]));
       done(body.length);
     }
 
@@ -234,17 +236,14 @@ export function createFastHttp<T>(options: FastHttpOptions<T>): FastHttp<T> {
     private relay(response: RawResponse, close: boolean, done: (bytes: number, complete: boolean) => void): Promise<void> {
       const socket = this.socket;
       const framing = response.framing;
-      let text = `HTTP/1.1 ${response.status} ${response.reason || (STATUS_CODES[response.status] ?? "")}\r\n`;
-      response.headers.forEach((value, name) => {
-        if (name === "content-length") return;
-        text += `${name}: ${value}\r\n`;
-      });
-      const chunked = framing.kind === "chunked" || framing.kind === "close";
-      if (framing.kind === "length") text += `content-length: ${framing.length}\r\n`;
-      else if (chunked) text += "transfer-encoding: chunked\r\n";
-      else if (response.headers.has("content-length")) text += `content-length: ${response.headers.get("content-length")}\r\n`;
-      if (close) text += "connection: close\r\n";
-      const head = Buffer.from(`${text}\r\n`, "latin1");
+      // The body's framing is this hop's own: content-length, chunked (also for a close-delimited body), or
+      // for a bodiless response (HEAD, 204, 304) the length the upstream announced.
+      const extra: string[] = [];
+      if (framing.kind === "length") extra.push("content-length", String(framing.length));
+      else if (framing.kind === "chunked" || framing.kind === "close") extra.push("transfer-encoding", "chunked");
+      else if (response.headers.has("content-length")) extra.push("content-length", response.headers.get("content-length") as string);
+      if (close) extra.push("connection", "close");
+      const head = serializeHead(`HTTP/1.1 ${response.status} ${response.reason || (STATUS_CODES[response.status] ?? "")}`, response.headers, CONTENT_LENGTH, extra);
       const buffered = response.buffered;
       // The usual small response came with its head: one write for both.
       if (framing.kind === "length" && buffered.length >= framing.length) {

@@ -14,7 +14,7 @@
  * string, its bytes are checked in a loop over the buffer, and each field costs two slices of that string
  * and two pushes into a `HeaderList`: no per-field objects, no regexes.
  */
-import { HeaderList } from "../../../core/http/header-list.js";
+import { HeaderList, type HeaderMap } from "../../../core/http/header-list.js";
 
 /** How a message's body is delimited. */
 export type BodyFraming = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
@@ -274,16 +274,24 @@ export class ChunkedScanner {
 }
 
 /**
- * A message head: the start line, then each field of `headers` in order, then a blank line (latin1).
- * Throws a TypeError when the start line, a name or a value holds a CR or LF (it would split the head).
+ * A message head (latin1): the start line, each field of `headers` in order except those named in `omit`,
+ * then the `extra` fields (flat `[name, value, ...]`: framing and connection fields the caller adds), then
+ * a blank line. Throws a TypeError when any line would hold a CR or LF (a field smuggled into another).
  */
-export function serializeHead(startLine: string, headers: HeaderList): Buffer {
-  const entries = headers.entries();
+export function serializeHead(startLine: string, headers: HeaderMap, omit?: ReadonlySet<string>, extra?: readonly string[]): Buffer {
   let head = startLine + "\r\n";
-  for (let i = 0; i < entries.length; i += 2) head += entries[i]! + ": " + entries[i + 1]! + "\r\n";
+  let lines = 2;
+  headers.forEach((value, name) => {
+    if (omit !== undefined && omit.has(name)) return;
+    head += name + ": " + value + "\r\n";
+    lines++;
+  });
+  if (extra !== undefined) {
+    for (let i = 0; i < extra.length; i += 2) head += extra[i]! + ": " + extra[i + 1]! + "\r\n";
+    lines += extra.length / 2;
+  }
   head += "\r\n";
   // Exactly the line ends written above, no more: counting is cheaper than checking every string.
-  const lines = entries.length / 2 + 2;
   if (countOf(head, "\n") !== lines || countOf(head, "\r") !== lines) throw new TypeError("CR or LF inside an HTTP head line");
   return Buffer.from(head, "latin1");
 }

@@ -25,7 +25,7 @@ import type { Cluster, Endpoint } from "../../../core/config/proxy-config.js";
 import { UpstreamFailure, type UpstreamTarget } from "../../../core/proxy/host.js";
 import { CONNECT_ERRORS, HOP_BY_HOP, IDEMPOTENT, STALE_ERRORS } from "../../node/send-http.js";
 import type { SidecarLog } from "../sidecar-contracts.js";
-import { ChunkedScanner, parseResponseHead, type BodyFraming } from "./http1-codec.js";
+import { ChunkedScanner, parseResponseHead, serializeHead, type BodyFraming } from "./http1-codec.js";
 import { limitedLog } from "./limited-log.js";
 import { ISTIO_HTTP_ALPN, type MeshCredentials, type MeshTls } from "./mesh-tls.js";
 import { createUpstreamChecks, subjectAltNamesCheck } from "./upstream-checks.js";
@@ -62,7 +62,6 @@ const EMPTY = Buffer.alloc(0);
 
 /** A pool of connections to one endpoint with one TLS setup. */
 interface Pool {
-  readonly key: string;
   readonly idle: UpstreamConnection[];
   /** Credentials the pool's connections were made with (mesh pools). */
   readonly credentialsId: number;
@@ -134,7 +133,6 @@ class UpstreamConnection {
     this.uses++;
     this.idle = false;
     let settled = false;
-    const endpoint = `${target.endpoint.address}:${target.endpoint.port}`;
     const fail = (error: Error | undefined) => {
       if (settled) return;
       settled = true;
@@ -145,7 +143,7 @@ class UpstreamConnection {
       const code = (error as NodeJS.ErrnoException | undefined)?.code;
       if (retryStale !== undefined && reused && this.buffer.length === 0 && (code === undefined || STALE_ERRORS.has(code)) && !signal.aborted) return retryStale();
       const beforeConnect = !this.connected && (this.secure || (code !== undefined && CONNECT_ERRORS.has(code)));
-      reject(new UpstreamFailure(beforeConnect ? "connect-failure" : "reset", `${endpoint}: ${error?.message ?? "connection closed"}`, { cause: error }));
+      reject(new UpstreamFailure(beforeConnect ? "connect-failure" : "reset", `${target.endpoint.address}:${target.endpoint.port}: ${error?.message ?? "connection closed"}`, { cause: error }));
     };
     const onAbort = () => fail(new UpstreamFailure("reset", "attempt aborted"));
     if (signal.aborted) return onAbort();
@@ -315,7 +313,7 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
       pool = undefined;
     }
     if (pool === undefined) {
-      pool = { key, idle: [], credentialsId, retired: closed };
+      pool = { idle: [], credentialsId, retired: closed };
       pools.set(key, pool);
     }
     return pool;
@@ -381,7 +379,7 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
       let pool: Pool | undefined;
       if (!single) {
         pool = way.pool;
-        if (pool === undefined || pools.get(way.key) !== pool) way.pool = pool = poolFor(way.key, way.credentialsId);
+        if (pool === undefined || pool.retired) way.pool = pool = poolFor(way.key, way.credentialsId);
       }
       const start = (allowStale: boolean) => {
         let connection: UpstreamConnection | undefined;
@@ -405,11 +403,10 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
 
   return {
     sender(plan, body) {
-      let heads: { keepAlive: Buffer; close: Buffer } | undefined;
-      const headFor = (close: boolean): Buffer => {
-        heads ??= requestHeads(plan, body);
-        return close ? heads.close : heads.keepAlive;
-      };
+      // Each form is made when an attempt first needs it, and kept for retries.
+      let keepAlive: Buffer | undefined;
+      let last: Buffer | undefined;
+      const headFor = (close: boolean): Buffer => (close ? (last ??= requestHead(plan, body, true)) : (keepAlive ??= requestHead(plan, body, false)));
       return {
         replayable: true,
         send: (target, signal) => attempt(plan, headFor(target.maxRequestsPerConnection === 1), body, target, signal),
@@ -427,15 +424,13 @@ export function createRawUpstreams(options: RawUpstreamsOptions): RawUpstreams {
   };
 }
 
-/** The upstream request head, hop-by-hop fields left out, as a keep-alive request and as a last one. */
-function requestHeads(plan: ForwardPlan, body: Buffer | null): { keepAlive: Buffer; close: Buffer } {
-  let text = `${plan.method} ${plan.pathAndQuery} HTTP/1.1\r\n`;
-  let length = false;
-  plan.headers.forEach((value, name) => {
-    if (HOP_BY_HOP.has(name) || name === "set-cookie") return;
-    if (name === "content-length") length = true;
-    text += `${name}: ${value}\r\n`;
-  });
-  if (!length && body !== null && body.length > 0) text += `content-length: ${body.length}\r\n`;
-  return { keepAlive: Buffer.from(`${text}\r\n`, "latin1"), close: Buffer.from(`${text}connection: close\r\n\r\n`, "latin1") };
+/** Request fields never sent upstream: hop-by-hop ones, and Set-Cookie (a response field), as send-http leaves them out. */
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "set-cookie"]);
+
+/** The upstream request head: a keep-alive request, or (`close`) the connection's last one. */
+function requestHead(plan: ForwardPlan, body: Buffer | null, close: boolean): Buffer {
+  const extra: string[] = [];
+  if (body !== null && body.length > 0 && !plan.headers.has("content-length")) extra.push("content-length", String(body.length));
+  if (close) extra.push("connection", "close");
+  return serializeHead(`${plan.method} ${plan.pathAndQuery} HTTP/1.1`, plan.headers, NOT_FORWARDED, extra);
 }
