@@ -38,11 +38,12 @@ export const ISTIO_LABEL_NAMES: readonly string[] = Object.freeze([
 
 const UNKNOWN = "unknown";
 
-/** What a series' labels derive from: a RequestRecord's values, with its response flags as Envoy's text ("" for none). */
-export interface LabelSource {
+/**
+ * A series' raw values besides its source and destination workloads: a RequestRecord's, with its response
+ * flags as Envoy's text ("" for none) and the Host only where there is no destination service.
+ */
+export interface SeriesKey {
   readonly reporter: RequestRecord["reporter"];
-  readonly source: WorkloadInfo;
-  readonly destination: WorkloadInfo;
   readonly responseCode: number;
   readonly flags: string;
   readonly connectionSecurityPolicy: RequestRecord["connectionSecurityPolicy"];
@@ -53,10 +54,8 @@ export interface LabelSource {
   readonly destinationServiceNamespace: string | undefined;
 }
 
-/** `name="value",...` with istio_stats' fallbacks; `cluster` names workloads without their own. */
-export function renderLabels(r: LabelSource, cluster: string): string {
-  const s = r.source;
-  const d = r.destination;
+/** `name="value",...` with istio_stats' fallbacks, for source `s` and destination `d`; `cluster` names workloads without their own. */
+export function renderLabels(r: SeriesKey, s: WorkloadInfo, d: WorkloadInfo, cluster: string): string {
   const service = r.destinationService ?? nonEmpty(r.authority);
   const serviceName = r.destinationServiceName ?? (r.destinationService !== undefined ? r.destinationService.split(".")[0] : nonEmpty(r.authority));
   const values = [

@@ -13,13 +13,14 @@
  * fields of an object (a double field would be a separate heap number).
  */
 import { SeriesCounters } from "./series-counters.js";
-import { renderLabels, type LabelSource } from "./istio-labels.js";
+import { renderLabels, type SeriesKey } from "./istio-labels.js";
 import { responseFlagsText } from "./response-flags.js";
 import type { RequestRecord, WorkloadInfo } from "./types.js";
 
 /** One label set: the raw values it was made for, its rendered labels and where its numbers are. */
 export interface Series extends SeriesKey {
-  readonly labels: string;
+  /** Rendered once, right after the series is made from its raw values. */
+  labels: string;
   /** Its block in the counters. */
   readonly block: number;
 }
@@ -113,24 +114,10 @@ export function createSeriesStore(cluster: string): SeriesStore {
       authority,
       destinationServiceName: r.destinationServiceName,
       destinationServiceNamespace: r.destinationServiceNamespace,
-      labels: renderLabels(
-        {
-          reporter: r.reporter,
-          source: r.source,
-          destination: r.destination,
-          responseCode: r.responseCode,
-          flags,
-          connectionSecurityPolicy: r.connectionSecurityPolicy,
-          grpcStatus: r.grpcStatus,
-          destinationService: r.destinationService,
-          authority,
-          destinationServiceName: r.destinationServiceName,
-          destinationServiceNamespace: r.destinationServiceNamespace,
-        },
-        cluster,
-      ),
+      labels: "",
       block: counters.allocate(),
     };
+    entry.labels = renderLabels(entry, r.source, r.destination, cluster);
     n.set(r.destinationServiceNamespace, entry);
     series.push(entry);
     return entry;
@@ -175,19 +162,6 @@ class PeerSlot {
     this.first = entry;
     this.firstCode = entry.responseCode;
   }
-}
-
-/** The raw values below the source/destination levels a series was made for (the per-pair recent-series check). */
-interface SeriesKey {
-  readonly reporter: RequestRecord["reporter"];
-  readonly responseCode: number;
-  readonly flags: string;
-  readonly connectionSecurityPolicy: RequestRecord["connectionSecurityPolicy"];
-  readonly grpcStatus: number | undefined;
-  readonly destinationService: string | undefined;
-  readonly authority: string | undefined;
-  readonly destinationServiceName: string | undefined;
-  readonly destinationServiceNamespace: string | undefined;
 }
 
 function sameKey(key: SeriesKey, r: RequestRecord, flags: string): boolean {
