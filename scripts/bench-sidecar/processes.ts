@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { runAsync } from "../../test/e2e/support/mesh-lab.js";
+import { runAsync, stopProcess } from "../../test/e2e/support/mesh-lab.js";
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
 export const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
@@ -37,15 +37,8 @@ export function startChild(name: string, command: string, args: readonly string[
 }
 
 /** Stops one child (TERM, then KILL after `graceMs`). */
-export async function stopChild(child: Child, signal: NodeJS.Signals = "SIGTERM", graceMs = 5000): Promise<number | null> {
-  const p = child.process;
-  if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
-  const exited = new Promise<number | null>((resolve) => p.once("exit", (code) => resolve(code)));
-  p.kill(signal);
-  const timer = setTimeout(() => p.kill("SIGKILL"), graceMs);
-  const code = await exited;
-  clearTimeout(timer);
-  return code;
+export function stopChild(child: Child, signal: NodeJS.Signals = "SIGTERM", graceMs = 5000): Promise<number | null> {
+  return stopProcess(child.process, signal, graceMs);
 }
 
 /** Commands run to completion (load generators) still running. */

@@ -102,7 +102,8 @@ function startProcess(command: string, args: readonly string[], ready: RegExp, l
   });
 }
 
-async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<number | null> {
+/** Stops a child process (`signal`, then SIGKILL after `graceMs`) and resolves with its exit code. */
+export async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<number | null> {
   if (child === undefined || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   child.kill(signal);
